@@ -1,0 +1,320 @@
+"""Object versions in the store: put (idempotent, every version kept), get, list.
+
+Every version (id + modified) is a row; ``raw`` holds the object as imported so export
+gives it back unchanged. ``date_added`` comes from the node clock: unique and strictly
+increasing per node, so TAXII paging can use it as a cursor. It doubles as the row's
+primary key, which saves a lookup per insert.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import orjson
+
+from ..exc import Conflict, NotFound
+from ..stix import markings
+from .engine import Row, Store, Tx
+
+# Top-level references that get their own indexes (created_by_ref, markings) are not
+# repeated in object_refs.
+_SKIP_REFS = frozenset({"created_by_ref", "object_marking_refs"})
+
+
+def norm_ts(value: str) -> str:
+    """RFC 3339 timestamp to a fixed-width, sortable form with microseconds.
+
+    The input was validated; this only pads or truncates the fraction.
+    """
+    if not value:
+        return ""
+    base, _, frac = value.rstrip("Zz").partition(".")
+    return f"{base}.{(frac + '000000')[:6]}Z"
+
+
+def version_of(obj: dict[str, Any]) -> str:
+    v = obj.get("modified") or obj.get("created")
+    return norm_ts(v) if isinstance(v, str) else ""
+
+
+def refs_of(obj: dict[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for key, value in obj.items():
+        if key in _SKIP_REFS:
+            continue
+        if key.endswith("_ref") and isinstance(value, str):
+            out.append((key, value))
+        elif key.endswith("_refs") and isinstance(value, list):
+            out.extend((key, v) for v in value if isinstance(v, str))
+    return out
+
+
+@dataclass(slots=True)
+class Stored:
+    """One object version as it is (now) in the store."""
+
+    pk: int
+    id: str
+    type: str
+    version: str
+    date_added: int
+    tlp: str
+    source: str | None
+    collection: str | None
+    obj: dict[str, Any]
+    #: "stored" (new version), "unchanged" (already held), "added" (held, newly in collection)
+    status: str = "stored"
+    raw: str = field(default="", repr=False)
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def next_times(tx: Tx, n: int) -> list[int]:
+    """Reserve n strictly increasing microsecond stamps from the node clock."""
+    if n <= 0:
+        return []
+    lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
+    row = tx.query_one("SELECT last_us FROM node_clock WHERE id = 1" + lock)
+    last = int(row[0]) if row else 0
+    start = max(now_us(), last + 1)
+    tx.execute("UPDATE node_clock SET last_us = ? WHERE id = 1", (start + n - 1,))
+    return list(range(start, start + n))
+
+
+def dumps(obj: dict[str, Any]) -> str:
+    try:
+        return orjson.dumps(obj).decode()
+    except TypeError:
+        # integers beyond 64 bits: orjson refuses them, the standard library does not
+        import json
+
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(raw: str) -> dict[str, Any]:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        import json
+
+        return json.loads(raw)
+
+
+def collection_id(tx: Tx, name: str) -> int:
+    row = tx.query_one("SELECT cid FROM collections WHERE name = ?", (name,))
+    if row is None:
+        raise NotFound(f"no collection named {name!r}", collection=name)
+    return int(row[0])
+
+
+def put(
+    tx: Tx,
+    objects: Sequence[dict[str, Any]],
+    *,
+    default_tlp: str,
+    collection: str | None = None,
+    source: str | None = None,
+) -> list[Stored | Conflict]:
+    """Store validated objects; one result per input object, in order.
+
+    A version already held with the same content is "unchanged"; with different content
+    it is a Conflict (the producer should have changed ``modified``) and nothing of it
+    is written.
+    """
+    cid = collection_id(tx, collection) if collection else None
+    keyed = [(o["id"], version_of(o)) for o in objects]
+    held: dict[tuple[str, str], Row] = {}
+    ids = sorted({k[0] for k in keyed})
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in tx.query(
+            f"SELECT pk, id, version, raw, date_added, tlp, source FROM objects WHERE id IN ({marks})",
+            chunk,
+        ):
+            held[(row[1], row[2])] = row
+
+    results: list[Stored | Conflict] = []
+    fresh: list[Stored] = []
+    seen_in_batch: dict[tuple[str, str], Stored] = {}
+    for obj, key in zip(objects, keyed):
+        raw = dumps(obj)
+        if key in seen_in_batch:
+            prev = seen_in_batch[key]
+            results.append(_same_or_conflict(prev.raw, prev, raw, obj))
+            continue
+        row = held.get(key)
+        if row is not None:
+            st = Stored(
+                pk=int(row[0]), id=row[1], type=obj["type"], version=row[2],
+                date_added=int(row[4]), tlp=row[5], source=row[6], collection=collection,
+                obj=obj, status="unchanged", raw=row[3],
+            )
+            res = _same_or_conflict(row[3], st, raw, obj)
+            results.append(res)
+            if isinstance(res, Stored):
+                seen_in_batch[key] = res
+            continue
+        st = Stored(
+            pk=0, id=key[0], type=obj["type"], version=key[1], date_added=0,
+            tlp=markings.object_level(obj, default_tlp), source=source,
+            collection=collection, obj=obj, raw=raw,
+        )
+        fresh.append(st)
+        seen_in_batch[key] = st
+        results.append(st)
+
+    stamps = next_times(tx, len(fresh))
+    for st, stamp in zip(fresh, stamps):
+        st.pk = st.date_added = stamp
+    if fresh:
+        tx.executemany(
+            "INSERT INTO objects (pk, id, type, version, spec_version, created, modified, "
+            "created_by_ref, tlp, date_added, source, raw) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    st.pk, st.id, st.type, st.version, st.obj.get("spec_version"),
+                    norm_ts(st.obj.get("created") or ""), norm_ts(st.obj.get("modified") or ""),
+                    st.obj.get("created_by_ref"), st.tlp, st.date_added, source, st.raw,
+                )
+                for st in fresh
+            ],
+        )
+        marks_rows = [
+            (st.pk, m) for st in fresh for m in dict.fromkeys(st.obj.get("object_marking_refs") or ())
+        ]
+        marks_rows += [
+            (st.pk, g["marking_ref"])
+            for st in fresh
+            for g in st.obj.get("granular_markings") or ()
+            if isinstance(g, dict) and "marking_ref" in g
+            and g["marking_ref"] not in (st.obj.get("object_marking_refs") or ())
+        ]
+        if marks_rows:
+            tx.executemany(
+                "INSERT INTO object_markings (pk, marking_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                marks_rows,
+            )
+        ref_rows = [(st.pk, p, r) for st in fresh for p, r in refs_of(st.obj)]
+        if ref_rows:
+            tx.executemany("INSERT INTO object_refs (pk, prop, ref_id) VALUES (?, ?, ?)", ref_rows)
+
+    if cid is not None:
+        members = [r for r in results if isinstance(r, Stored)]
+        unique = list({m.pk: m for m in members}.values())
+        already: set[int] = set()
+        old = [m.pk for m in unique if m.status != "stored"]
+        for i in range(0, len(old), 500):
+            chunk = old[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            already.update(
+                int(r[0])
+                for r in tx.query(
+                    f"SELECT pk FROM collection_items WHERE cid = ? AND pk IN ({marks})",
+                    [cid, *chunk],
+                )
+            )
+        joining = [m for m in unique if m.pk not in already]
+        # joining an existing collection later gets a fresh stamp so TAXII added_after
+        # readers of that collection see it; new rows reuse their own stamp
+        late = [m for m in joining if m.status != "stored"]
+        for m, stamp in zip(late, next_times(tx, len(late))):
+            m.status = "added"
+            m.date_added = stamp
+        tx.executemany(
+            "INSERT INTO collection_items (cid, pk, date_added) VALUES (?, ?, ?)",
+            [(cid, m.pk, m.date_added) for m in joining],
+        )
+    return results
+
+
+def _same_or_conflict(held_raw: str, st: Stored, raw: str, obj: dict[str, Any]) -> Stored | Conflict:
+    if held_raw == raw or loads(held_raw) == obj:
+        return Stored(
+            pk=st.pk, id=st.id, type=st.type, version=st.version, date_added=st.date_added,
+            tlp=st.tlp, source=st.source, collection=st.collection, obj=obj,
+            status="unchanged", raw=held_raw,
+        )
+    return Conflict(
+        f"{st.id} version {st.version or '(unversioned)'} is already stored with different "
+        "content; a changed object needs a new 'modified' timestamp",
+        object_id=st.id,
+        property="modified",
+    )
+
+
+# -- reads ------------------------------------------------------------------------------
+
+_COLS = "pk, id, type, version, date_added, tlp, source, raw"
+
+
+def _row(row: Row, collection: str | None = None) -> Stored:
+    return Stored(
+        pk=int(row[0]), id=row[1], type=row[2], version=row[3], date_added=int(row[4]),
+        tlp=row[5], source=row[6], collection=collection, obj=loads(row[7]),
+        status="unchanged", raw=row[7],
+    )
+
+
+def get(store: Store, object_id: str, version: str | None = None) -> Stored | None:
+    """The given version, or the latest one."""
+    if version:
+        row = store.query_one(
+            f"SELECT {_COLS} FROM objects WHERE id = ? AND version = ?", (object_id, norm_ts(version))
+        )
+    else:
+        row = store.query_one(
+            f"SELECT {_COLS} FROM objects WHERE id = ? ORDER BY version DESC LIMIT 1", (object_id,)
+        )
+    return _row(row) if row else None
+
+
+def versions(store: Store, object_id: str) -> list[Stored]:
+    rows = store.query(f"SELECT {_COLS} FROM objects WHERE id = ? ORDER BY version", (object_id,))
+    return [_row(r) for r in rows]
+
+
+def iter_objects(
+    store: Store,
+    *,
+    types: Sequence[str] = (),
+    since_us: int | None = None,
+    tlp_max: str | None = None,
+    latest_only: bool = False,
+    batch: int = 2000,
+) -> Iterator[Stored]:
+    """Every stored version in date_added order, filtered; keyset-paged so memory stays flat."""
+    where = ["pk > ?"]
+    params: list[Any] = []
+    if types:
+        where.append(f"type IN ({','.join('?' * len(types))})")
+        params.extend(types)
+    if since_us is not None:
+        where.append("date_added > ?")
+        params.append(since_us)
+    if tlp_max is not None:
+        allowed = [lvl for lvl in markings.LEVELS if markings.allows(tlp_max, lvl)]
+        where.append(f"tlp IN ({','.join('?' * len(allowed))})")
+        params.extend(allowed)
+    if latest_only:
+        where.append(
+            "version = (SELECT MAX(o2.version) FROM objects o2 WHERE o2.id = objects.id)"
+        )
+    sql = f"SELECT {_COLS} FROM objects WHERE {' AND '.join(where)} ORDER BY pk LIMIT {int(batch)}"
+    last = -1
+    while True:
+        rows = store.query(sql, (last, *params))
+        for r in rows:
+            yield _row(r)
+        if len(rows) < batch:
+            return
+        last = int(rows[-1][0])
+
+
+def count(store: Store) -> int:
+    row = store.query_one("SELECT COUNT(*) FROM objects")
+    return int(row[0]) if row else 0
