@@ -110,3 +110,32 @@ def attach(obj: dict[str, Any], grade: Grade) -> dict[str, Any]:
     if grade.confidence is not None:
         out["confidence"] = grade.confidence
     return out
+
+
+def set_grade(node: Any, object_id: str, text: str, *, note: str = "", by: str | None = None) -> Grade:
+    """Record this node's own grading of a held object (kept beside it, not in it, so the
+    object stays exactly as its originator published it)."""
+    import time
+
+    from ..exc import NotFound
+
+    g = parse(text)
+    store = node.store
+    if not store.query_one("SELECT 1 FROM objects WHERE id = ?", (object_id,)):
+        raise NotFound(f"no object {object_id} is held", object_id=object_id)
+    with store.transaction() as tx:
+        tx.execute("DELETE FROM gradings WHERE id = ?", (object_id,))
+        tx.execute(
+            "INSERT INTO gradings (id, reliability, credibility, graded_by, graded_at, note) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (object_id, g.reliability, g.credibility, by or node.config.org, int(time.time()), note),
+        )
+    return g
+
+
+def grade_of(node: Any, obj: dict[str, Any]) -> Grade | None:
+    """The node's own grade if it graded the object, else the originator's."""
+    row = node.store.query_one(
+        "SELECT reliability, credibility FROM gradings WHERE id = ?", (obj.get("id"),)
+    )
+    return Grade(row[0], row[1]) if row else of_object(obj)
