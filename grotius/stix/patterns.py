@@ -15,8 +15,13 @@ AST (stable interface, other areas extract values from it):
 
 from __future__ import annotations
 
+import base64
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Iterator, Literal, Union
+
+from grotius.exc import PatternError
 
 # --------------------------------------------------------------------------- AST
 
@@ -110,3 +115,466 @@ class Pattern:
                     yield node
                 else:
                     stack.extend(reversed(node.operands))
+
+
+# --------------------------------------------------------------------------- lexer
+#
+# Token rules follow the OASIS STIXPattern.g4 lexer. ANTLR lexes by longest match with
+# rule order breaking ties; the alternation below is ordered so that Python's
+# leftmost-first choice gives the same tokens (floats before ints, literals with a
+# one-letter prefix before identifiers, keywords recognised after the identifier match).
+
+_WS = "[ \\t\\r\\n\\x0b\\x0c\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+_TOKEN_RE = re.compile(
+    "|".join(
+        [
+            f"(?P<WS>{_WS}+)",
+            r"(?P<COMMENT>/\*.*?\*/|//[^\r\n]*)",
+            r"(?P<TS>t'[0-9]{4}-(?:0[1-9]|1[012])-(?:0[1-9]|[12][0-9]|3[01])"
+            r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]+)?Z')",
+            r"(?P<HEX>h'(?:[0-9A-Fa-f]{2})*')",
+            r"(?P<BIN>b'(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)')",
+            r"(?P<IDENT>[A-Za-z_][A-Za-z0-9_\-]*)",
+            r"(?P<FLOAT>[+\-]?[0-9]*\.[0-9]+)",
+            r"(?P<INT>[+\-]?(?:0|[1-9][0-9]*))",
+            r"(?P<STR>'(?:[^'\\]|\\['\\])*')",
+            r"(?P<OP>==|=|!=|<>|<=|>=|<|>)",
+            r"(?P<PUNCT>[:.,()\[\]*+\-^/'])",
+            r"(?P<BAD>.)",
+        ]
+    ),
+    re.DOTALL,
+)
+
+#: parenthesis nesting limit (keeps the recursive parser far from Python's stack limit)
+MAX_DEPTH = 100
+
+_KEYWORDS = frozenset(
+    "AND OR NOT FOLLOWEDBY LIKE MATCHES ISSUPERSET ISSUBSET EXISTS LAST IN START STOP "
+    "SECONDS WITHIN REPEATS TIMES".split()
+)
+_STRING_OPS = frozenset(("LIKE", "MATCHES", "ISSUBSET", "ISSUPERSET"))
+_ORDER_OPS = frozenset((">", "<", ">=", "<="))
+_UNESCAPE_RE = re.compile(r"\\(['\\])")
+
+# Kinds used by the parser: "ID" (identifier without hyphen), "IDH" (with hyphen),
+# "KW" (keyword, text is the keyword), "BOOL", "INT", "FLOAT", "STR", "TS", "HEX", "BIN",
+# "OP" (comparison operator, normalised), "P" (punctuation, text is the character),
+# "BAD", "EOF".
+Token = tuple[str, str, int]
+
+
+def _tokenize(text: str) -> list[Token]:
+    out: list[Token] = []
+    append = out.append
+    for m in _TOKEN_RE.finditer(text):
+        kind = m.lastgroup
+        if kind == "WS" or kind == "COMMENT":
+            continue
+        tok = m.group()
+        if kind == "IDENT":
+            if "-" in tok:
+                kind = "IDH"
+            elif tok in _KEYWORDS:
+                kind = "KW"
+            elif tok == "true" or tok == "false":
+                kind = "BOOL"
+            else:
+                kind = "ID"
+        elif kind == "OP":
+            if tok == "==":
+                tok = "="
+            elif tok == "<>":
+                tok = "!="
+        elif kind == "PUNCT":
+            kind = "P"
+        append((kind, tok, m.start()))  # type: ignore[arg-type]
+    append(("EOF", "", len(text)))
+    return out
+
+
+# --------------------------------------------------------------------------- parser
+
+# What stix2-patterns enforces on hash values (its object_validator), so any pattern it
+# rejects is rejected here too. Keys are hash names upper-cased without '-'.
+_HEX_HASH = {
+    "MD5": 32, "RIPEMD160": 40, "SHA1": 40, "SHA224": 56, "SHA256": 64, "SHA384": 96,
+    "SHA512": 128, "SHA3224": 56, "SHA3256": 64, "SHA3384": 96, "SHA3512": 128,
+    "WHIRLPOOL": 128,
+}  # fmt: skip
+_HEX_RE = re.compile(r"[a-fA-F0-9]+")
+_MD6_LENGTHS = frozenset((32, 40, 56, 64, 96, 128))
+_SSDEEP_RE = re.compile(r"[a-zA-Z0-9/+:.]{1,128}")
+
+
+def _describe(tok: Token) -> str:
+    if tok[0] == "EOF":
+        return "end of pattern"
+    return repr(tok[1])
+
+
+class _Parser:
+    __slots__ = ("text", "toks", "i", "depth")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.toks = _tokenize(text)
+        self.i = 0
+        self.depth = 0
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(f"parentheses nested deeper than {MAX_DEPTH} levels")
+
+    def fail(self, message: str, tok: Token | None = None) -> PatternError:
+        tok = tok or self.toks[self.i]
+        offset = tok[2]
+        return PatternError(
+            f"invalid STIX pattern at offset {offset}: {message}",
+            offset=offset,
+        )
+
+    def expected(self, what: str) -> PatternError:
+        tok = self.toks[self.i]
+        if tok[0] == "BAD":
+            return self.fail(f"unexpected character {tok[1]!r} (expected {what})")
+        return self.fail(f"expected {what}, found {_describe(tok)}")
+
+    def punct(self, ch: str) -> bool:
+        tok = self.toks[self.i]
+        if tok[0] == "P" and tok[1] == ch:
+            self.i += 1
+            return True
+        return False
+
+    def keyword(self, kw: str) -> bool:
+        tok = self.toks[self.i]
+        if tok[0] == "KW" and tok[1] == kw:
+            self.i += 1
+            return True
+        return False
+
+    # observation level ---------------------------------------------------------
+
+    def pattern(self) -> Pattern:
+        root = self.obs_followedby()
+        if self.toks[self.i][0] != "EOF":
+            raise self.expected("AND, OR, FOLLOWEDBY, a qualifier or end of pattern")
+        return Pattern(self.text, root)
+
+    def obs_followedby(self) -> Any:
+        first = self.obs_or()
+        if not self.keyword("FOLLOWEDBY"):
+            return first
+        operands = [first, self.obs_or()]
+        while self.keyword("FOLLOWEDBY"):
+            operands.append(self.obs_or())
+        return ObservationExpr("FOLLOWEDBY", operands)
+
+    def obs_or(self) -> Any:
+        first = self.obs_and()
+        if not self.keyword("OR"):
+            return first
+        operands = [first, self.obs_and()]
+        while self.keyword("OR"):
+            operands.append(self.obs_and())
+        return ObservationExpr("OR", operands)
+
+    def obs_and(self) -> Any:
+        first = self.obs_qualified()
+        if not self.keyword("AND"):
+            return first
+        operands = [first, self.obs_qualified()]
+        while self.keyword("AND"):
+            operands.append(self.obs_qualified())
+        return ObservationExpr("AND", operands)
+
+    def obs_qualified(self) -> Any:
+        tok = self.toks[self.i]
+        if self.punct("["):
+            node: Any = Observation(self.cmp_or())
+            if not self.punct("]"):
+                raise self.expected("AND, OR or ']'")
+        elif self.punct("("):
+            self.enter()
+            node = self.obs_followedby()
+            self.depth -= 1
+            if not self.punct(")"):
+                raise self.expected("AND, OR, FOLLOWEDBY, a qualifier or ')'")
+        else:
+            raise self.expected("'[' or '('")
+        quals: list[Qualifier] | None = None
+        while True:
+            tok = self.toks[self.i]
+            if tok[0] != "KW" or tok[1] not in ("WITHIN", "REPEATS", "START"):
+                break
+            q = self.qualifier()
+            if quals is None:
+                if node.qualifiers:
+                    # qualifiers on a parenthesised group that already has its own:
+                    # keep both levels apart in a single-operand group
+                    node = ObservationExpr("AND", [node])
+                quals = node.qualifiers
+            if any(existing.kind == q.kind for existing in quals):
+                raise self.fail(f"duplicate {q.kind} qualifier on one observation expression", tok)
+            quals.append(q)
+        return node
+
+    def qualifier(self) -> Qualifier:
+        tok = self.toks[self.i]
+        self.i += 1
+        kw = tok[1]
+        if kw == "WITHIN":
+            num = self.toks[self.i]
+            if num[0] not in ("INT", "FLOAT") or num[1][0] == "-":
+                raise self.expected("a positive number of seconds after WITHIN")
+            self.i += 1
+            value: int | float = int(num[1]) if num[0] == "INT" else float(num[1])
+            if value <= 0:
+                raise self.fail("WITHIN needs a number of seconds greater than 0", num)
+            if not self.keyword("SECONDS"):
+                raise self.expected("SECONDS")
+            return Qualifier("WITHIN", (value,))
+        if kw == "REPEATS":
+            num = self.toks[self.i]
+            if num[0] != "INT" or num[1][0] == "-":
+                raise self.expected("a positive integer after REPEATS")
+            self.i += 1
+            count = int(num[1])
+            if count <= 0:
+                raise self.fail("REPEATS needs a count greater than 0", num)
+            if not self.keyword("TIMES"):
+                raise self.expected("TIMES")
+            return Qualifier("REPEATS", (count,))
+        start_tok = self.toks[self.i]
+        start = self.timestamp("a t'...' timestamp after START")
+        if not self.keyword("STOP"):
+            raise self.expected("STOP")
+        stop_tok = self.toks[self.i]
+        stop = self.timestamp("a t'...' timestamp after STOP")
+        if _ts_key(stop_tok[1]) <= _ts_key(start_tok[1]):
+            raise self.fail("STOP must be later than START", stop_tok)
+        return Qualifier("START", (start, stop))
+
+    def timestamp(self, what: str) -> Timestamp:
+        tok = self.toks[self.i]
+        if tok[0] != "TS":
+            raise self.expected(what)
+        self.i += 1
+        return self._ts_value(tok)
+
+    def _ts_value(self, tok: Token) -> Timestamp:
+        body = tok[1][2:-1]
+        try:
+            # :60 is a leap second, syntactically allowed; datetime cannot hold it
+            datetime(int(body[0:4]), int(body[5:7]), int(body[8:10]))
+        except ValueError:
+            raise self.fail(f"{body!r} is not a valid calendar date", tok) from None
+        return Timestamp(body)
+
+    # comparison level ----------------------------------------------------------
+
+    def cmp_or(self) -> Any:
+        first = self.cmp_and()
+        if not self.keyword("OR"):
+            return first
+        operands = [first, self.cmp_and()]
+        while self.keyword("OR"):
+            operands.append(self.cmp_and())
+        return ComparisonExpr("OR", operands)
+
+    def cmp_and(self) -> Any:
+        first = self.prop_test()
+        if not self.keyword("AND"):
+            return first
+        operands = [first, self.prop_test()]
+        while self.keyword("AND"):
+            operands.append(self.prop_test())
+        return ComparisonExpr("AND", operands)
+
+    def prop_test(self) -> Any:
+        if self.punct("("):
+            self.enter()
+            inner = self.cmp_or()
+            self.depth -= 1
+            if not self.punct(")"):
+                raise self.expected("AND, OR or ')'")
+            return inner
+        tok = self.toks[self.i]
+        if tok[0] == "KW" and (tok[1] == "EXISTS" or tok[1] == "NOT"):
+            negated = self.keyword("NOT")
+            if not self.keyword("EXISTS"):
+                raise self.expected("EXISTS after a leading NOT")
+            object_type, path = self.object_path()
+            return Comparison(object_type, path, "EXISTS", negated, None)
+        object_type, path = self.object_path()
+        negated = self.keyword("NOT")
+        tok = self.toks[self.i]
+        kind = tok[0]
+        if kind == "OP":
+            op = tok[1]
+            self.i += 1
+            vtok = self.toks[self.i]
+            value = self.literal(allow_bool=op == "=" or op == "!=")
+        elif kind == "KW" and (tok[1] in _STRING_OPS or tok[1] == "IN"):
+            op = tok[1]
+            self.i += 1
+            vtok = self.toks[self.i]
+            if op == "IN":
+                value = self.set_literal()
+            else:
+                if vtok[0] != "STR":
+                    raise self.expected(f"a quoted string after {op}")
+                self.i += 1
+                value = _unquote(vtok[1])
+        else:
+            raise self.expected("a comparison operator (=, !=, <, <=, >, >=, IN, LIKE, "
+                                "MATCHES, ISSUBSET, ISSUPERSET)")
+        if "hashes" in path:
+            self.check_hash(path, op, value, vtok)
+        return Comparison(object_type, path, op, negated, value)
+
+    def check_hash(self, path: tuple[str | int, ...], op: str, value: Any, tok: Token) -> None:
+        last = path[-1]
+        if last == "*":
+            return
+        if isinstance(last, int):
+            raise self.fail("a hashes dictionary cannot be indexed as a list", tok)
+        algo = last.upper().replace("-", "").replace("'", "")
+        if algo in _HEX_HASH or algo == "MD6" or algo == "SSDEEP":
+            if not isinstance(value, str):
+                # stix2-patterns compares the literal text with the hash syntax, so
+                # sets and non-string literals are rejected there as well
+                raise self.fail(f"a {last} hash comparison needs one quoted hash value", tok)
+            if algo == "SSDEEP":
+                ok = _SSDEEP_RE.fullmatch(value) is not None
+            else:
+                ok = _HEX_RE.fullmatch(value) is not None and (
+                    len(value) in _MD6_LENGTHS if algo == "MD6" else len(value) == _HEX_HASH[algo]
+                )
+            if not ok:
+                raise self.fail(f"{value!r} is not a valid {last} hash", tok)
+
+    def object_path(self) -> tuple[str, tuple[str | int, ...]]:
+        tok = self.toks[self.i]
+        if tok[0] != "ID" and tok[0] != "IDH":
+            raise self.expected("an object type (e.g. file:...)")
+        object_type = tok[1]
+        self.i += 1
+        if not self.punct(":"):
+            raise self.expected("':' after the object type")
+        path: list[str | int] = [self.path_key("a property name after ':'")]
+        toks = self.toks
+        while True:
+            tok = toks[self.i]
+            if tok[0] != "P":
+                break
+            if tok[1] == ".":
+                self.i += 1
+                path.append(self.path_key("a property name after '.'"))
+            elif tok[1] == "[":
+                self.i += 1
+                idx = toks[self.i]
+                if idx[0] == "INT" and idx[1][0] != "-":
+                    path.append(int(idx[1]))
+                elif idx[0] == "P" and idx[1] == "*":
+                    path.append("*")
+                else:
+                    raise self.expected("a non-negative list index or '*'")
+                self.i += 1
+                if not self.punct("]"):
+                    raise self.expected("']' after the list index")
+            else:
+                break
+        return object_type, tuple(path)
+
+    def path_key(self, what: str) -> str:
+        tok = self.toks[self.i]
+        if tok[0] == "ID":
+            self.i += 1
+            return tok[1]
+        if tok[0] == "STR":
+            self.i += 1
+            return _unquote(tok[1])
+        raise self.expected(what)
+
+    def literal(self, allow_bool: bool) -> Any:
+        tok = self.toks[self.i]
+        kind = tok[0]
+        text = tok[1]
+        if kind == "STR":
+            value: Any = _unquote(text)
+        elif kind == "INT":
+            value = int(text)
+        elif kind == "FLOAT":
+            value = float(text)
+        elif kind == "TS":
+            value = self._ts_value(tok)
+        elif kind == "HEX":
+            value = Binary(bytes.fromhex(text[2:-1]), "hex")
+        elif kind == "BIN":
+            value = Binary(base64.b64decode(text[2:-1]), "base64")
+        elif kind == "BOOL" and allow_bool:
+            value = text == "true"
+        else:
+            raise self.expected("a literal value" if allow_bool else "an orderable literal (not a boolean)")
+        self.i += 1
+        return value
+
+    def set_literal(self) -> tuple[Any, ...]:
+        if not self.punct("("):
+            raise self.expected("'(' to open the IN set")
+        items: list[Any] = []
+        if self.punct(")"):
+            return ()
+        items.append(self.literal(True))
+        while self.punct(","):
+            items.append(self.literal(True))
+        if not self.punct(")"):
+            raise self.expected("',' or ')' in the IN set")
+        return tuple(items)
+
+
+def _unquote(text: str) -> str:
+    body = text[1:-1]
+    if "\\" in body:
+        return _UNESCAPE_RE.sub(r"\1", body)
+    return body
+
+
+def _ts_key(text: str) -> str:
+    # t'YYYY-MM-DDTHH:MM:SS[.frac]Z' -> sortable text with 9 fraction digits
+    body = text[2:-2]
+    head, _, frac = body.partition(".")
+    return head + "." + frac.ljust(9, "0")
+
+
+def _brackets_first(text: str) -> bool:
+    # stix2-patterns requires the first character after any '(' and whitespace to be
+    # '[' (so a leading comment is rejected there); mirror it to stay as strict
+    for ch in text:
+        if ch != "(" and not ch.isspace():
+            return ch == "["
+    return False
+
+
+def parse(text: str) -> Pattern:
+    """Parse a STIX 2.1 pattern; raise :class:`PatternError` with ``offset`` on error."""
+    if not isinstance(text, str):
+        raise PatternError(f"a STIX pattern must be a string, not {type(text).__name__}")
+    if not _brackets_first(text):
+        raise PatternError(
+            "invalid STIX pattern at offset 0: a pattern must start with '[' "
+            "(optionally after '(')",
+            offset=0,
+        )
+    return _Parser(text).pattern()
+
+
+def is_valid(text: str) -> bool:
+    try:
+        parse(text)
+    except PatternError:
+        return False
+    return True
