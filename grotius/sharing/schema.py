@@ -1,3 +1,58 @@
 """Database migrations of this area (see grotius/store/migrate.py). Append only."""
 
-MIGRATIONS: list[str] = []
+MIGRATIONS: list[str] = [
+    # 1: audit log (hash chain, see grotius/sharing/audit.py), object signature checks,
+    # sync cursors and runs (grotius/sharing/sync.py)
+    """
+CREATE TABLE audit_log (
+    seq {bigint} NOT NULL PRIMARY KEY,
+    at_us {bigint} NOT NULL,
+    action TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    partner TEXT,
+    objects TEXT NOT NULL,
+    agreement TEXT,
+    request_id TEXT,
+    detail TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX audit_log_partner ON audit_log (partner, seq);
+CREATE INDEX audit_log_action ON audit_log (action, seq);
+CREATE TABLE audit_objects (
+    object_id TEXT NOT NULL,
+    seq {bigint} NOT NULL,
+    PRIMARY KEY (object_id, seq)
+);
+CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY,
+    seq {bigint} NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+CREATE TABLE object_signatures (
+    pk {bigint} NOT NULL PRIMARY KEY,
+    signer TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    checked {bigint} NOT NULL
+);
+CREATE TABLE sync_cursors (
+    partner TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    cursor TEXT NOT NULL,
+    updated {bigint} NOT NULL,
+    PRIMARY KEY (partner, collection, direction)
+);
+CREATE TABLE sync_runs (
+    rid {pk},
+    partner TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    started {bigint} NOT NULL,
+    finished {bigint},
+    objects {bigint} NOT NULL DEFAULT 0,
+    error TEXT
+)
+""",
+]
