@@ -94,6 +94,7 @@ def init(
     communities: tuple[str, ...] = (),
     database_url: str = "",
     sector: str | None = None,
+    identity_id: str | None = None,
 ) -> Node:
     """Create a node home: config, STIX identity, Ed25519 key pair, database."""
     h = home_from(home)
@@ -120,7 +121,7 @@ def init(
     config = Config(
         home=h,
         org=org.strip(),
-        identity_id=f"identity--{uuid.uuid4()}",
+        identity_id=identity_id or f"identity--{uuid.uuid4()}",
         secret=secrets.token_urlsafe(32),
         default_tlp=markings.level(default_tlp),
         database_url=database_url,
