@@ -49,6 +49,9 @@ def open_node(home: Path | None) -> Any:
 @click.version_option(__version__, prog_name="grotius")
 def main() -> None:
     """Grotius: trusted cross-border security cooperation on STIX 2.1 and TAXII 2.1."""
+    from .sharing.audit import cli_actor, set_default_actor
+
+    set_default_actor(cli_actor())  # audit entries name who ran the command
 
 
 @main.command()

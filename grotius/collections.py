@@ -33,6 +33,9 @@ def add(store: Store, name: str, title: str, description: str = "") -> dict[str,
             "INSERT INTO collections (name, title, description, created) VALUES (?, ?, ?, ?)",
             (name, title, description, int(time.time())),
         )
+        from .sharing.audit import record
+
+        record(tx, "collection.add", detail={"name": name, "title": title})
     return get(store, name)
 
 

@@ -47,6 +47,9 @@ def add(store: Store, username: str, password: str, role: str = "analyst") -> Us
             "INSERT INTO users (username, password_hash, role, created) VALUES (?, ?, ?, ?)",
             (username, _hasher.hash(password), role, int(time.time())),
         )
+        from .sharing.audit import record
+
+        record(tx, "user.add", detail={"username": username, "role": role, "uid": uid})
     return User(uid, username, role)
 
 

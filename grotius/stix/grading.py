@@ -130,6 +130,9 @@ def set_grade(node: Any, object_id: str, text: str, *, note: str = "", by: str |
             "VALUES (?, ?, ?, ?, ?, ?)",
             (object_id, g.reliability, g.credibility, by or node.config.org, int(time.time()), note),
         )
+        from ..sharing.audit import record
+
+        record(tx, "grade", objects=[(object_id, "")], detail={"grade": str(g), "note": note})
     return g
 
 
