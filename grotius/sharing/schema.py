@@ -55,4 +55,35 @@ CREATE TABLE sync_runs (
     error TEXT
 )
 """,
+    # 2: partners, their accounts and agreements (grotius/sharing/partners.py); TAXII
+    # status resources (grotius/taxii/)
+    """
+CREATE TABLE partners (
+    pid {pk},
+    name TEXT NOT NULL UNIQUE,
+    key_id TEXT NOT NULL UNIQUE,
+    secret_hash TEXT NOT NULL,
+    tlp_max TEXT NOT NULL,
+    read_collections TEXT NOT NULL,
+    write_collections TEXT NOT NULL,
+    communities TEXT NOT NULL,
+    public_key TEXT,
+    identity_id TEXT,
+    url TEXT,
+    remote_user TEXT,
+    remote_password TEXT,
+    agreement_version {bigint} NOT NULL,
+    created {bigint} NOT NULL,
+    updated {bigint} NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX partners_identity ON partners (identity_id);
+CREATE TABLE taxii_status (
+    id TEXT NOT NULL PRIMARY KEY,
+    principal TEXT NOT NULL,
+    api_root TEXT NOT NULL,
+    created {bigint} NOT NULL,
+    body TEXT NOT NULL
+)
+""",
 ]
