@@ -86,4 +86,14 @@ CREATE TABLE taxii_status (
     body TEXT NOT NULL
 )
 """,
+    # 3: keys of originators whose objects reach this node relayed by a partner
+    """
+CREATE TABLE originator_keys (
+    identity_id TEXT NOT NULL PRIMARY KEY,
+    public_key TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    pinned {bigint} NOT NULL
+)
+""",
 ]
