@@ -1,0 +1,210 @@
+"""The correlation index: normalised value -> the object versions that mention it, and
+the matching relations over it (exact; address in range and overlapping ranges;
+subdomains; URL hosts against domains)."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from grotius.correlate.extract import Mention
+from grotius.correlate.kinds.net import ip_range, parent_domains, reversed_labels, url_host
+from grotius.correlate.suppress import Flagger
+from grotius.store.engine import Tx
+
+CHUNK = 500
+#: a value held by more objects than this is a commodity (a shared hoster, a sinkhole):
+#: it is reported as too common instead of raising hundreds of leads
+MAX_MENTIONS = 200
+#: range and subdomain scans stop here; the rest would not be read by anyone
+MAX_SCAN = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    vid: int
+    kind: str
+    value: str
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """``incoming`` value relates to ``held`` value by ``relation``."""
+
+    incoming: Value
+    held: Value
+    relation: str  # exact | in-range | contains | overlaps | subdomain | parent-domain | url-host | host-of-url
+
+
+def _hex(version: int, n: int) -> str:
+    return f"{n:08x}" if version == 4 else f"{n:032x}"
+
+
+def derived(kind: str, value: str) -> tuple[str | None, str | None, str | None, int | None]:
+    """(rkey, lo, hi, plen) columns of a clean value."""
+    if kind in ("ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr"):
+        ver, lo, hi = ip_range(value)
+        plen = int(value.rsplit("/", 1)[1]) if "/" in value else None
+        return None, _hex(ver, lo), _hex(ver, hi), plen
+    if kind == "domain":
+        return reversed_labels(value), None, None, None
+    if kind == "url":
+        hkind, host = url_host(value)
+        return (reversed_labels(host) if hkind == "domain" else None), None, None, None
+    return None, None, None, None
+
+
+def _chunks(seq: Sequence, n: int = CHUNK) -> Iterable[Sequence]:
+    for i in range(0, len(seq), n):
+        yield seq[i: i + n]
+
+
+def upsert_values(tx: Tx, pairs: Iterable[tuple[str, str]], flagger: Flagger | None) -> dict[tuple[str, str], Value]:
+    """Index rows for (kind, value) pairs, creating the missing ones."""
+    by_kind: dict[str, set[str]] = defaultdict(set)
+    for k, v in pairs:
+        by_kind[k].add(v)
+    found: dict[tuple[str, str], Value] = {}
+    for kind, values in by_kind.items():
+        vals = sorted(values)
+        for chunk in _chunks(vals):
+            for vid, value, flags in tx.query(
+                f"SELECT vid, value, flags FROM correlate_values WHERE kind = ? AND value IN ({','.join('?' * len(chunk))})",
+                (kind, *chunk),
+            ):
+                found[(kind, value)] = Value(vid, kind, value, tuple(flags.split("\n")) if flags else ())
+        missing = [v for v in vals if (kind, v) not in found]
+        if not missing:
+            continue
+        rows = []
+        plens = set()
+        for v in missing:
+            rkey, lo, hi, plen = derived(kind, v)
+            flags = flagger.flags(kind, v) if flagger else []
+            rows.append((kind, v, rkey, lo, hi, plen, "\n".join(flags) or None))
+            if plen is not None:
+                plens.add(plen)
+        tx.executemany(
+            "INSERT INTO correlate_values (kind, value, rkey, lo, hi, plen, flags) VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+        )
+        if plens:
+            tx.executemany("INSERT INTO correlate_plens (kind, plen) VALUES (?, ?) ON CONFLICT DO NOTHING", [(kind, p) for p in plens])
+        for chunk in _chunks(missing):
+            for vid, value, flags in tx.query(
+                f"SELECT vid, value, flags FROM correlate_values WHERE kind = ? AND value IN ({','.join('?' * len(chunk))})",
+                (kind, *chunk),
+            ):
+                found[(kind, value)] = Value(vid, kind, value, tuple(flags.split("\n")) if flags else ())
+    return found
+
+
+def add_mentions(tx: Tx, rows: list[tuple[int, int, str]]) -> None:
+    """(vid, object version pk, source) rows."""
+    if rows:
+        tx.executemany("INSERT INTO correlate_mentions (vid, pk, src) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", rows)
+
+
+def _values_where(tx: Tx, kind: str, column: str, keys: Sequence[str]) -> list[Value]:
+    out = []
+    for chunk in _chunks(list(keys)):
+        for vid, k, value, flags in tx.query(
+            f"SELECT vid, kind, value, flags FROM correlate_values WHERE kind = ? AND {column} IN ({','.join('?' * len(chunk))})",
+            (kind, *chunk),
+        ):
+            out.append(Value(vid, k, value, tuple(flags.split("\n")) if flags else ()))
+    return out
+
+
+def _row_value(r: tuple) -> Value:
+    return Value(r[0], r[1], r[2], tuple(r[3].split("\n")) if r[3] else ())
+
+
+def related(tx: Tx, values: Sequence[Value]) -> list[Match]:
+    """Every held value that relates to one of ``values`` (exact matches included)."""
+    out: list[Match] = [Match(v, v, "exact") for v in values]
+    plens: dict[str, list[int]] = defaultdict(list)
+    for kind, plen in tx.query("SELECT kind, plen FROM correlate_plens"):
+        plens[kind].append(plen)
+    # addresses (incl. URL hosts that are addresses) -> enclosing held ranges, by computing
+    # the network of each held prefix length: a handful of exact lookups, no range scan
+    wanted: dict[tuple[str, str], list[tuple[Value, str]]] = defaultdict(list)
+    parents: dict[str, list[tuple[Value, str]]] = defaultdict(list)
+    url_ip: dict[tuple[str, str], list[Value]] = defaultdict(list)
+    for v in values:
+        if v.kind in ("ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr"):
+            _enclosing(v, v.kind, v.value, plens, wanted, "in-range" if "cidr" not in v.kind else "overlaps")
+        elif v.kind == "domain":
+            for p in parent_domains(v.value):
+                if "." in p:
+                    parents[p].append((v, "subdomain"))
+        elif v.kind == "url":
+            hkind, host = url_host(v.value)
+            if hkind == "domain":
+                parents[host].append((v, "url-host"))
+                for p in parent_domains(host):
+                    if "." in p:
+                        parents[p].append((v, "url-host"))
+            else:
+                url_ip[(hkind, host)].append(v)
+                _enclosing(v, hkind, host, plens, wanted, "url-host")
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for kind, net in wanted:
+        by_kind[kind].append(net)
+    for kind, nets in by_kind.items():
+        for held in _values_where(tx, kind, "value", nets):
+            for inc, rel in wanted[(kind, held.value)]:
+                if held.vid != inc.vid:
+                    out.append(Match(inc, held, rel))
+    if url_ip:
+        for kind in ("ipv4", "ipv6"):
+            hosts = [h for k, h in url_ip if k == kind]
+            for held in _values_where(tx, kind, "value", hosts) if hosts else ():
+                for inc in url_ip[(kind, held.value)]:
+                    out.append(Match(inc, held, "url-host"))
+    if parents:
+        for held in _values_where(tx, "domain", "value", list(parents)):
+            for inc, rel in parents[held.value]:
+                out.append(Match(inc, held, rel))
+    # the other direction, by range scans: held values inside an incoming range or under
+    # an incoming domain (URLs on it included)
+    for v in values:
+        if v.kind in ("ipv4-cidr", "ipv6-cidr"):
+            _, lo, hi, _ = derived(v.kind, v.value)
+            addr_kind = v.kind.split("-")[0]
+            for r in tx.query(
+                f"SELECT vid, kind, value, flags FROM correlate_values WHERE kind = ? AND lo >= ? AND lo <= ? LIMIT {MAX_SCAN}",
+                (addr_kind, lo, hi),
+            ):
+                out.append(Match(v, _row_value(r), "contains"))
+            for r in tx.query(
+                f"SELECT vid, kind, value, flags FROM correlate_values WHERE kind = ? AND lo >= ? AND hi <= ? AND lo <= ? LIMIT {MAX_SCAN}",
+                (v.kind, lo, hi, hi),
+            ):
+                if r[0] != v.vid:
+                    out.append(Match(v, _row_value(r), "overlaps"))
+        elif v.kind == "domain" and "." in v.value:
+            rk = reversed_labels(v.value)
+            for r in tx.query(
+                f"SELECT vid, kind, value, flags FROM correlate_values WHERE rkey > ? AND rkey < ? LIMIT {MAX_SCAN}",
+                (rk, rk[:-1] + "/"),
+            ):
+                out.append(Match(v, _row_value(r), "parent-domain" if r[1] == "domain" else "host-of-url"))
+            # URLs whose host is exactly this domain share its rkey
+            for r in tx.query(
+                f"SELECT vid, kind, value, flags FROM correlate_values WHERE rkey = ? AND kind = 'url' LIMIT {MAX_SCAN}", (rk,)
+            ):
+                out.append(Match(v, _row_value(r), "host-of-url"))
+    return out
+
+
+def _enclosing(v: Value, kind: str, value: str, plens: dict[str, list[int]], wanted: dict, rel: str) -> None:
+    cidr_kind = kind if kind.endswith("-cidr") else f"{kind}-cidr"
+    own = int(value.rsplit("/", 1)[1]) if "/" in value else (32 if kind.startswith("ipv4") else 128)
+    addr = value.split("/", 1)[0]
+    for plen in plens.get(cidr_kind, ()):
+        if plen < own or (plen == own and "/" not in value):
+            net = ipaddress.ip_network(f"{addr}/{plen}", strict=False).compressed
+            wanted[(cidr_kind, net)].append((v, rel))

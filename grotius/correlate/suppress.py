@@ -1,0 +1,122 @@
+"""Which values are flagged: the MISP warninglists the node has enabled, plus its own
+exclusion lists (table ``correlate_exclusions``). A flagged value stays in the index but
+raises no lead unless the caller asks for flagged matches."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from grotius.correlate import warninglists
+from grotius.correlate.types import registry
+from grotius.exc import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from grotius.node import Node
+
+LOCAL_PREFIX = "local:"
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "grotius"
+
+
+def misp_enabled() -> bool:
+    # GROTIUS_WARNINGLISTS=off skips the MISP data (tests of other areas, tiny nodes);
+    # the node's own exclusions still apply.
+    return os.environ.get("GROTIUS_WARNINGLISTS", "on").lower() not in ("off", "0", "no")
+
+
+class Flagger:
+    def __init__(self, node: "Node") -> None:
+        store = node.store
+        self.misp = warninglists.misp(cache_dir()) if misp_enabled() else None
+        self.disabled = {r[0] for r in store.query("SELECT name FROM correlate_lists WHERE enabled = 0")}
+        lists: dict[str, dict[str, Any]] = {}
+        for name, kind, value in store.query("SELECT list, kind, value FROM correlate_exclusions"):
+            fam = registry.family(kind)
+            wtype = "cidr" if fam == "ip" else "hostname" if kind == "domain" else "string"
+            key = (name, wtype)
+            lists.setdefault(f"{name}\x00{wtype}", {"name": LOCAL_PREFIX + name, "type": wtype, "list": [], "version": 0, "description": ""})
+            lists[f"{name}\x00{wtype}"]["list"].append(value)
+            del key
+        self.local = warninglists.Warninglists(list(lists.values()), source="node exclusions") if lists else None
+
+    def flags(self, kind: str, value: str) -> list[str]:
+        out: list[str] = []
+        if self.misp is not None:
+            out.extend(n for n in self.misp.lookup(kind, value) if n not in self.disabled)
+        if self.local is not None:
+            out.extend(self.local.lookup(kind, value))
+        return out
+
+
+def flagger(node: "Node") -> Flagger:
+    f = getattr(node, "_correlate_flagger", None)
+    if f is None:
+        f = Flagger(node)
+        node._correlate_flagger = f  # type: ignore[attr-defined]
+    return f
+
+
+def _reset(node: "Node") -> None:
+    if hasattr(node, "_correlate_flagger"):
+        del node._correlate_flagger  # type: ignore[attr-defined]
+
+
+def add_exclusion(node: "Node", value: str, *, list_name: str = "default", kind: str | None = None, reason: str = "") -> tuple[str, str]:
+    """Exclude a value (an address, a CIDR range, a domain and its subdomains, ...)."""
+    if kind is None:
+        found = registry.detect_clean(value)
+        if not found:
+            raise InvalidInput(f"cannot tell what kind of value {value!r} is: pass --kind", value=value)
+        kind, clean = found
+    else:
+        clean = registry.clean(kind, value)
+    with node.store.transaction() as tx:
+        tx.execute(
+            "INSERT INTO correlate_exclusions (list, kind, value, reason, created) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (list_name, kind, clean, reason, int(time.time())),
+        )
+    _reset(node)
+    return kind, clean
+
+
+def remove_exclusion(node: "Node", value: str, *, list_name: str = "default", kind: str | None = None) -> tuple[str, str]:
+    found = (kind, registry.clean(kind, value)) if kind else registry.detect_clean(value)
+    if not found:
+        raise InvalidInput(f"cannot tell what kind of value {value!r} is: pass --kind", value=value)
+    with node.store.transaction() as tx:
+        n = tx.execute("DELETE FROM correlate_exclusions WHERE list = ? AND kind = ? AND value = ?", (list_name, found[0], found[1]))
+    if not n:
+        raise NotFound(f"{found[1]} is not on exclusion list {list_name!r}", value=found[1], list=list_name)
+    _reset(node)
+    return found[0], found[1]
+
+
+def set_list_enabled(node: "Node", name: str, enabled: bool) -> None:
+    if misp_enabled():
+        names = {i.name for i in warninglists.misp(cache_dir()).info}
+        if name not in names:
+            raise NotFound(f"no MISP warninglist named {name!r}", name=name)
+    with node.store.transaction() as tx:
+        tx.execute("DELETE FROM correlate_lists WHERE name = ?", (name,))
+        if not enabled:
+            tx.execute("INSERT INTO correlate_lists (name, enabled) VALUES (?, 0)", (name,))
+    _reset(node)
+
+
+def list_status(node: "Node") -> list[dict[str, Any]]:
+    disabled = {r[0] for r in node.store.query("SELECT name FROM correlate_lists WHERE enabled = 0")}
+    out = []
+    if misp_enabled():
+        for i in warninglists.misp(cache_dir()).info:
+            out.append({"name": i.name, "type": i.type, "entries": i.entries, "version": i.version,
+                        "enabled": i.name not in disabled, "origin": "misp"})
+    for name, n in node.store.query("SELECT list, COUNT(*) FROM correlate_exclusions GROUP BY list ORDER BY list"):
+        out.append({"name": LOCAL_PREFIX + name, "type": "exclusions", "entries": n, "version": 0, "enabled": True, "origin": "node"})
+    return out
