@@ -164,33 +164,51 @@ _UNESCAPE_RE = re.compile(r"\\(['\\])")
 Token = tuple[str, str, int]
 
 
-def _tokenize(text: str) -> list[Token]:
+_SCAN_RE = re.compile(re.sub(r"\(\?P<[A-Z]+>", "(?:", _TOKEN_RE.pattern), re.DOTALL)
+_WS_CHARS = frozenset(" \t\r\n\x0b\x0c\x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | frozenset(
+    chr(c) for c in range(0x2000, 0x200B)
+)
+_IDENT_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_DIGITS = frozenset("0123456789")
+_PREFIXED = {"t": "TS", "h": "HEX", "b": "BIN"}
+_OPS = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_PUNCT = frozenset(":.,()[]*+-^/'")
+
+
+def _tokenize(text: str) -> tuple[list[Token], list[str]]:
+    """Tokens as (kind, text, raw index); the raw token list gives offsets on error."""
+    raw: list[str] = _SCAN_RE.findall(text)
     out: list[Token] = []
     append = out.append
-    for m in _TOKEN_RE.finditer(text):
-        kind = m.lastgroup
-        if kind == "WS" or kind == "COMMENT":
-            continue
-        tok = m.group()
-        if kind == "IDENT":
-            if "-" in tok:
-                kind = "IDH"
+    for i, tok in enumerate(raw):
+        c = tok[0]
+        if c in _IDENT_START:
+            if len(tok) > 2 and tok[1] == "'" and c in _PREFIXED:
+                append((_PREFIXED[c], tok, i))
+            elif "-" in tok:
+                append(("IDH", tok, i))
             elif tok in _KEYWORDS:
-                kind = "KW"
+                append(("KW", tok, i))
             elif tok == "true" or tok == "false":
-                kind = "BOOL"
+                append(("BOOL", tok, i))
             else:
-                kind = "ID"
-        elif kind == "OP":
-            if tok == "==":
-                tok = "="
-            elif tok == "<>":
-                tok = "!="
-        elif kind == "PUNCT":
-            kind = "P"
-        append((kind, tok, m.start()))  # type: ignore[arg-type]
-    append(("EOF", "", len(text)))
-    return out
+                append(("ID", tok, i))
+        elif c in _DIGITS or (len(tok) > 1 and (c == "+" or c == "-" or c == ".")):
+            append(("FLOAT" if "." in tok else "INT", tok, i))
+        elif c == "'":
+            append(("STR" if len(tok) > 1 else "P", tok, i))
+        elif c in _WS_CHARS:
+            continue
+        elif c == "/" and len(tok) > 1:
+            continue  # comment
+        elif tok in _OPS:
+            append(("OP", _OPS[tok], i))
+        elif c in _PUNCT:
+            append(("P", tok, i))
+        else:
+            append(("BAD", tok, i))
+    append(("EOF", "", len(raw)))
+    return out, raw
 
 
 # --------------------------------------------------------------------------- parser
@@ -214,11 +232,11 @@ def _describe(tok: Token) -> str:
 
 
 class _Parser:
-    __slots__ = ("text", "toks", "i", "depth")
+    __slots__ = ("text", "toks", "raw", "i", "depth")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.toks = _tokenize(text)
+        self.toks, self.raw = _tokenize(text)
         self.i = 0
         self.depth = 0
 
@@ -229,7 +247,7 @@ class _Parser:
 
     def fail(self, message: str, tok: Token | None = None) -> PatternError:
         tok = tok or self.toks[self.i]
-        offset = tok[2]
+        offset = sum(map(len, self.raw[: tok[2]]))
         return PatternError(
             f"invalid STIX pattern at offset {offset}: {message}",
             offset=offset,
