@@ -215,6 +215,15 @@ def demo(base: Path, host: str, port: int, no_serve: bool) -> None:
 
 
 # area commands
+from .sharing import commands as _sharing_commands  # noqa: E402
+main.add_command(_sharing_commands.partner)
+from .correlate import commands as _correlate_commands  # noqa: E402
+main.add_command(_correlate_commands.leads_group)
+from .sharing import sync_commands as _sharing_sync  # noqa: E402
+main.add_command(_sharing_sync.sync)
+main.add_command(_sharing_sync.audit)
+main.add_command(_sharing_sync.verify)
+main.add_command(_sharing_sync.key)
 def run() -> None:
     main()
 

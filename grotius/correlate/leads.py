@@ -164,7 +164,7 @@ def _build(tx: Tx, node: "Node", incoming: Stored, held_pk: int, matches: list[i
     vids = sorted({m.incoming.vid for m in matches} | {m.held.vid for m in matches})
     if prev is not None:
         old = sorted(r[0] for r in tx.query("SELECT vid FROM correlate_lead_values WHERE lead_id = ?", (lid,)))
-        if old == vids:
+        if old == vids and prev[0] != "suppressed":
             return None  # nothing new about this pair
     age_days = (time.time() - row[3] / 1e6) / 86400
     g_in = grading.parse(in_side["admiralty"]) if "admiralty" in in_side else None
@@ -292,9 +292,8 @@ def set_status(node: "Node", lid: str, status: str, reason: str = "", *, by: str
     from grotius.ingest import ingest
 
     lead = get(node, lid)
-    new = dict(lead)
+    new = _next_version(lead)
     new["status"] = status
-    new["modified"] = _now_after(lead["modified"])
     if reason.strip():
         new["status_reason"] = reason.strip()[:1000]
     else:
@@ -304,6 +303,15 @@ def set_status(node: "Node", lid: str, status: str, reason: str = "", *, by: str
     summary = ingest(node, [new], quiet=True)
     if not summary.ok:
         raise summary.errors[0]
+    return new
+
+
+def _next_version(lead: dict[str, Any]) -> dict[str, Any]:
+    """A copy to change: later ``modified``, and without the previous version's signature
+    (the node signs the new version as it stores it)."""
+    new = dict(lead)
+    new["modified"] = _now_after(lead["modified"])
+    new["extensions"] = extension.new_sdo_extension()
     return new
 
 
@@ -328,8 +336,9 @@ def suppress_leads(node: "Node", tx: Tx, vids: Sequence[int]) -> int:
                     fl.update(r[0].split("\n"))
             flagged.append(fl)
         if all(flagged):
-            new = dict(lead, status="suppressed", modified=_now_after(lead["modified"]),
-                       status_reason="on " + ", ".join(sorted(set().union(*flagged)))[:900])
+            new = _next_version(lead)
+            new["status"] = "suppressed"
+            new["status_reason"] = ("on " + ", ".join(sorted(set().union(*flagged))))[:900]
             out.append(new)
     if out:
         ingest(node, out, quiet=True)
