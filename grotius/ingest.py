@@ -30,6 +30,12 @@ Hook = Callable[[Tx, "Node", list[Stored]], None]
 #: called inside each batch's transaction with the versions it stored; areas append theirs
 HOOKS: list[Hook] = []
 
+Prepare = Callable[["Node", list[dict[str, Any]], "str | None"], list["dict[str, Any] | GrotiusError"]]
+
+#: called per batch after validation, before storing, with (node, objects, source): returns
+#: per object the object to store (e.g. signed) or the error that rejects it
+PREPARE: list[Prepare] = []
+
 BATCH = 2000
 MAX_INPUT_BYTES = 2 * 1024**3
 
@@ -252,6 +258,8 @@ def ingest(
                 else:
                     good.append(it)
             good = _check_refs(node, good, in_input, strict_refs, summary)
+            for prep in PREPARE:
+                good = _prepared(node, prep, good, source, summary)
             if good:
                 _store(node, good, collection, source, summary)
             if bar is not None:
@@ -329,6 +337,20 @@ def _check_refs(
                 "neither in this input nor in the store",
                 position=it.position, object_id=o.get("id"), property=bad[0],
             ), it)
+    return kept
+
+
+def _prepared(node: "Node", prep: Prepare, good: list[Item], source: str | None, summary: Summary) -> list[Item]:
+    if not good:
+        return good
+    kept: list[Item] = []
+    for it, res in zip(good, prep(node, [it.obj for it in good], source)):
+        if isinstance(res, GrotiusError):
+            res.detail.setdefault("object_id", it.obj.get("id"))
+            _reject(summary, res, it)
+        else:
+            it.obj = res
+            kept.append(it)
     return kept
 
 
