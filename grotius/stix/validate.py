@@ -39,7 +39,9 @@ _TS_RE = re.compile(
     r"([0-9]{4})-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)"
     r"(\.[0-9]+)?Z"
 )
-_LANG_RE = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
+_LANG_RE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+_HOST_LABEL = r"(?!-)[^\s./\\@:]{1,63}(?<!-)"
+_HOSTNAME_RE = re.compile(rf"(?=.{{1,253}}$){_HOST_LABEL}(?:\.{_HOST_LABEL})*\.?")
 _BIN_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)")
 _HEX_RE = re.compile(r"(?:[a-fA-F0-9]{2})+")
 _URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+")
@@ -194,6 +196,7 @@ _SIMPLE: dict[str, Pred] = {
     "selector": _regex_pred(_SELECTOR_RE, "a selector like 'description' or 'external_references.[0].url'"),
     "ipv4": _regex_pred(_IPV4_RE, "an IPv4 address (optionally /prefix)"),
     "ipv6": _p_ipv6,
+    "hostname": _regex_pred(_HOSTNAME_RE, "a domain name (dot-separated labels of 1-63 characters)"),
     "mac": _regex_pred(_MAC_RE, "a lowercase colon-separated MAC-48 address like 00:1a:2b:3c:4d:5e"),
     "any": lambda v: None,
     "ov": _p_string,
@@ -418,7 +421,9 @@ class Validator:
         forbidden = td.forbidden
         for k, v in obj.items():
             fn = fields.get(k)
-            if fn is not None:
+            if v is None:
+                errs.append((prefix + str(k), "null is not allowed as a value (leave the property out instead)"))
+            elif fn is not None:
                 fn(v, prefix + k, errs)
             elif k in forbidden:
                 errs.append((prefix + k, f"property not allowed on {_article(td)}"))
@@ -642,9 +647,21 @@ def _indicator(v: Validator, obj: dict[str, Any], errs: Errors) -> None:
     if type(pattern) is not str or len(pattern) > MAX_STRING:
         return
     try:
-        patterns.parse(pattern)
+        parsed = patterns.parse(pattern)
     except PatternError as e:
         errs.append(("pattern", e.message + f" -- pattern: {_short(pattern)}"))
+        return
+    types = v.model.types
+    for c in parsed.comparisons():
+        t = c.object_type
+        if len(t) < 3 or len(t) > 250 or _TYPE_RE.fullmatch(t) is None:
+            errs.append(("pattern", f"{t!r} is not a valid object type name (3-250 characters of a-z, 0-9, "
+                                    "single hyphens)"))
+            continue
+        first = c.path[0]
+        td = types.get(t)
+        if type(first) is str and (td is None or first not in td.properties) and _PROP_RE.fullmatch(first) is None:
+            errs.append(("pattern", f"{t}:{first} is not a valid property name (3-250 characters of a-z, 0-9, _)"))
 
 
 def _marking_definition(v: Validator, obj: dict[str, Any], errs: Errors) -> None:
@@ -658,6 +675,41 @@ def _marking_definition(v: Validator, obj: dict[str, Any], errs: Errors) -> None
             errs.append(("definition.statement", "a statement marking needs a statement string"))
         elif dt == "tlp" and d.get("tlp") not in ("white", "green", "amber", "red"):
             errs.append(("definition.tlp", f"expected white, green, amber or red, got {_tn(d.get('tlp'))}"))
+
+
+def _no_self_marking(v: Validator, obj: dict[str, Any], errs: Errors) -> None:
+    oid = obj.get("id")
+    refs = obj.get("object_marking_refs")
+    if type(refs) is list and oid in refs:
+        errs.append(("object_marking_refs", "a marking-definition cannot mark itself"))
+    gms = obj.get("granular_markings")
+    if type(gms) is list:
+        for i, gm in enumerate(gms):
+            if type(gm) is dict and gm.get("marking_ref") == oid:
+                errs.append((f"granular_markings[{i}].marking_ref", "a marking-definition cannot mark itself"))
+
+
+#: SCOs whose id is a UUIDv5 of these properties; without any of them the id must be a UUIDv4
+_ID_CONTRIBUTING = {
+    "artifact": ("hashes", "payload_bin"),
+    "email-message": ("from_ref", "subject", "body"),
+    "user-account": ("account_type", "user_id", "account_login"),
+    "windows-registry-key": ("key", "values"),
+    "x509-certificate": ("hashes", "serial_number"),
+    "process": (),
+}
+
+
+def _uuid4_when_no_contributing(v: Validator, obj: dict[str, Any], errs: Errors) -> None:
+    oid = obj.get("id")
+    if type(oid) is not str or _ID_RE.fullmatch(oid) is None:
+        return
+    t = obj["type"]
+    if any(k in obj for k in _ID_CONTRIBUTING[t]):
+        return
+    if oid[-22] != "4":  # version nibble of the UUID
+        why = "a process" if t == "process" else f"a {t} without ID contributing properties"
+        errs.append(("id", f"{why} must have a UUIDv4 id, got {_short(oid)}"))
 
 
 def _extension_definition(v: Validator, obj: dict[str, Any], errs: Errors) -> None:
@@ -674,9 +726,15 @@ def _relationship(v: Validator, obj: dict[str, Any], errs: Errors) -> None:
             errs.append((k, f"relationships cannot point at a {ref.split('--', 1)[0]}"))
 
 
+def _marking(v: Validator, obj: dict[str, Any], errs: Errors) -> None:
+    _marking_definition(v, obj, errs)
+    _no_self_marking(v, obj, errs)
+
+
 _SPECIAL: dict[str, Callable[[Validator, dict[str, Any], Errors], None]] = {
     "indicator": _indicator,
-    "marking-definition": _marking_definition,
+    "marking-definition": _marking,
+    **{t: _uuid4_when_no_contributing for t in _ID_CONTRIBUTING},
     "extension-definition": _extension_definition,
     "relationship": _relationship,
 }
