@@ -96,4 +96,13 @@ CREATE TABLE originator_keys (
     pinned {bigint} NOT NULL
 )
 """,
+    # 4: sync schedules run by `grotius serve`
+    """
+CREATE TABLE sync_schedule (
+    partner TEXT NOT NULL PRIMARY KEY,
+    every {bigint} NOT NULL,
+    directions TEXT NOT NULL,
+    next_due {bigint} NOT NULL
+)
+""",
 ]
