@@ -224,9 +224,3 @@ main.add_command(_sharing_sync.sync)
 main.add_command(_sharing_sync.audit)
 main.add_command(_sharing_sync.verify)
 main.add_command(_sharing_sync.key)
-def run() -> None:
-    main()
-
-
-if __name__ == "__main__":
-    main()

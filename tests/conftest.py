@@ -83,3 +83,24 @@ def make_node(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
 @pytest.fixture
 def node(make_node: object) -> Node:
     return make_node()  # type: ignore[operator]
+
+
+# -- web: a node served over real HTTP (reused by TAXII, correlation, matching tests) ----
+
+
+@pytest.fixture
+def live_server() -> Iterator[object]:
+    """Factory ``live_server(node, app=None) -> base_url``: serves the node's web app on
+    127.0.0.1 at a free port until the test ends."""
+    from livenode import start_live_server
+
+    servers = []
+
+    def factory(node: Node, app: object | None = None) -> str:
+        srv = start_live_server(node, app)
+        servers.append(srv)
+        return srv.base_url
+
+    yield factory
+    for srv in servers:
+        srv.stop()

@@ -73,7 +73,7 @@ def test_bad_object_rejected_with_position_id_and_property(node, case):
 def test_broken_json_keeps_the_objects_before_the_break(node):
     text = json.dumps({"type": "bundle", "id": "bundle--1b2c3d4e-17d4-4cbf-938f-98ee46b3cd3f",
                        "objects": [GOOD, GOOD2]})
-    broken = text[:-3] + ', {"type": "malware", "name": '
+    broken = text[:-2] + ', {"type": "malware", "name": '
     s = ingest(node, read(broken.encode()))
     assert s.stored == 2 and s.rejected == 1
     assert "broken JSON at line 1" in str(s.errors[0])
@@ -102,7 +102,7 @@ def test_empty_and_garbage_inputs(node):
 
 def test_cli_prints_errors_and_summary_without_traceback(tmp_path: Path):
     home = tmp_path / "home"
-    grotius = [sys.executable, "-m", "grotius.cli"]
+    grotius = [sys.executable, "-m", "grotius"]
     subprocess.run([*grotius, "init", "--home", str(home), "--org", "NL-POL"], check=True, capture_output=True)
     f = tmp_path / "in.json"
     f.write_bytes(b'[' + json.dumps(GOOD).encode() + b', {"type": "indicator", "id": "x"}, 7]')

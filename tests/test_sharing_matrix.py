@@ -1,0 +1,286 @@
+"""Authorisation matrix: partners x TLP levels x communities x collections x endpoints.
+
+Objects at every TLP level, made here or relayed from partners inside and outside the
+node's community, some with granular markings, in a collection partners may read and in
+one only some may. Every partner reads every endpoint over real HTTP; what it receives
+is compared with the rules of docs/sharing.md, restated here independently of
+grotius.sharing.policy. Every response that disclosed something has its audit entry
+(same request id, exactly the versions sent, the partner's agreement).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from grotius import collections, users
+from grotius.collections import collection_uuid
+from grotius.ingest import ingest
+from grotius.sharing import audit, partners, policy
+from grotius.stix.grading import GROTIUS_EXTENSION_ID
+from grotius.store import objects as store_objects
+from taxii_helpers import TAXII, TLP, indicator
+
+LEVELS = ("clear", "green", "amber", "amber+strict", "red")
+RANK = {lvl: i for i, lvl in enumerate(LEVELS)}
+NODE_COMMUNITIES = {"nl-vitaal"}
+
+
+@dataclass
+class P:
+    name: str
+    tlp_max: str
+    communities: set[str]
+    read: list[str]
+    write: list[str]
+    password: str = ""
+
+
+READERS = [
+    P("clear-only", "clear", set(), ["shared"], []),
+    P("green-in", "green", {"nl-vitaal"}, ["shared"], []),
+    P("green-out", "green", {"elsewhere"}, ["shared"], []),
+    P("amber-out", "amber", set(), ["shared", "restricted"], []),
+    P("strict-in", "amber+strict", {"nl-vitaal", "other"}, ["shared"], []),
+    P("red-in", "red", {"nl-vitaal"}, ["shared", "restricted"], []),
+]
+SOURCES = [
+    P("src-in", "amber", {"nl-vitaal"}, ["shared"], ["shared"]),
+    P("src-out", "amber", {"elsewhere"}, ["shared"], ["shared"]),
+]
+ALL = READERS + SOURCES
+
+
+def allowed(p: P, level: str, source: str | None) -> bool:
+    """docs/sharing.md, restated."""
+    if level == "red":
+        return False
+    if source == p.name:
+        return True
+    in_community = bool(p.communities & NODE_COMMUNITIES)
+    if source is None:
+        if level == "clear":
+            return True
+        if level == "green":
+            return in_community and RANK[p.tlp_max] >= RANK["green"]
+        return RANK[p.tlp_max] >= RANK[level]
+    if level == "clear":
+        return True
+    if level == "green":
+        src = next(s for s in ALL if s.name == source)
+        return bool(p.communities & NODE_COMMUNITIES & src.communities) and RANK[p.tlp_max] >= RANK["green"]
+    return False
+
+
+@pytest.fixture
+def world(make_node: Any, live_server: Any) -> dict[str, Any]:
+    node = make_node("NL-POL", communities=tuple(NODE_COMMUNITIES))
+    collections.add(node.store, "shared", "Shared")
+    collections.add(node.store, "restricted", "Restricted")
+    for p in ALL:
+        _, p.password = partners.add(node, p.name, read=p.read, write=p.write, tlp_max=p.tlp_max,
+                                     communities=sorted(p.communities))
+    users.add(node.store, "analyst", "correct horse battery", "analyst")
+    base = live_server(node)
+
+    expected: dict[str, tuple[str, str | None, str]] = {}  # id -> (level, source, collection)
+    local = []
+    for i, lvl in enumerate(LEVELS):
+        o = indicator(i, tlp=lvl)
+        local.append(o)
+        expected[o["id"]] = (lvl, None, "shared")
+    # a second version at a lower level: the versions endpoint must not show the first
+    v1 = indicator(50, tlp="amber")
+    v2 = dict(v1, modified="2026-03-01T00:00:00.000Z", object_marking_refs=[TLP["green"]])
+    local += [v1, v2]
+    expected[v1["id"]] = ("multi", None, "shared")
+    # granular markings: a GREEN object whose description is AMBER and whose first
+    # external reference is RED; a CLEAR object whose pattern (required) is AMBER
+    g = indicator(60, tlp="green", description="from a covert source",
+                  external_references=[{"source_name": "case", "external_id": "NL-2026-1"},
+                                       {"source_name": "public", "url": "https://example.org/x"}],
+                  granular_markings=[{"marking_ref": TLP["amber"], "selectors": ["description"]},
+                                     {"marking_ref": TLP["red"], "selectors": ["external_references.[0]"]},
+                                     {"marking_ref": TLP["clear"], "selectors": ["external_references.[1].url"]}])
+    req = indicator(61, tlp="clear", granular_markings=[{"marking_ref": TLP["amber"], "selectors": ["pattern"]}])
+    local += [g, req]
+    expected[g["id"]] = ("granular", None, "shared")
+    expected[req["id"]] = ("required", None, "shared")
+    s = ingest(node, local, collection="shared", quiet=True)
+    assert s.ok, s.errors
+    restricted = [indicator(70 + i, tlp=lvl) for i, lvl in enumerate(LEVELS)]
+    assert ingest(node, restricted, collection="restricted", quiet=True).ok
+    for o, lvl in zip(restricted, LEVELS):
+        expected[o["id"]] = (lvl, None, "restricted")
+    # relayed: each source partner posts one object per level over TAXII
+    for src in SOURCES:
+        objs = [indicator(80 + i, tlp=lvl) for i, lvl in enumerate(LEVELS)]
+        r = httpx.post(
+            f"{base}/taxii2/api/collections/{collection_uuid('shared')}/objects/",
+            json={"objects": objs}, auth=(src.name, src.password),
+            headers={"Accept": TAXII, "Content-Type": TAXII},
+        )
+        assert r.status_code == 202 and r.json()["success_count"] == 5, r.text
+        for o, lvl in zip(objs, LEVELS):
+            expected[o["id"]] = (lvl, src.name, "shared")
+    return {"node": node, "base": base, "expected": expected, "g": g, "v": (v1, v2)}
+
+
+def _get(base: str, p: P, path: str, **params: Any) -> httpx.Response:
+    return httpx.get(base + "/taxii2/api/" + path, params=params, auth=(p.name, p.password),
+                     headers={"Accept": TAXII}, timeout=60)
+
+
+def _may_see(p: P, oid: str, world: dict[str, Any]) -> bool:
+    lvl, source, col = world["expected"][oid]
+    if lvl == "multi":
+        return allowed(p, "green", None)  # its GREEN version
+    if lvl == "granular":
+        return allowed(p, "green", None)
+    if lvl == "required":
+        return allowed(p, "amber", None)  # the pattern cannot be removed, so all or nothing
+    return allowed(p, lvl, source)
+
+
+def _check_audit(world: dict[str, Any], p: P, r: httpx.Response, sent: list[tuple[str, str]]) -> None:
+    rid = r.headers["X-Request-ID"]
+    got = [e for e in audit.entries(world["node"].store, partner=p.name, action="disclose", limit=10_000)
+           if e.request_id == rid]
+    if not sent:
+        assert got == []
+        return
+    assert len(got) == 1, f"one audit entry per disclosing response ({p.name})"
+    e = got[0]
+    assert e.agreement == f"agreement:{p.name}:v1"
+    assert sorted(e.objects) == sorted([list(x) for x in sent])
+
+
+@pytest.mark.parametrize("p", READERS + SOURCES, ids=lambda p: p.name)
+def test_matrix(world: dict[str, Any], p: P) -> None:
+    base, node = world["base"], world["node"]
+    v1, v2 = world["v"]
+    # collections: exactly those the agreement names
+    r = _get(base, p, "collections/")
+    assert sorted(c["alias"] for c in r.json().get("collections", [])) == sorted(set(p.read) | set(p.write))
+    for col in ("shared", "restricted"):
+        cid = collection_uuid(col)
+        want = {oid for oid, (_, _, c) in world["expected"].items() if c == col and _may_see(p, oid, world)}
+        if col not in p.read:
+            assert _get(base, p, f"collections/{cid}/objects/").status_code in (403, 404)
+            assert _get(base, p, f"collections/{cid}/manifest/").status_code in (403, 404)
+            continue
+        # objects, every version
+        r = _get(base, p, f"collections/{cid}/objects/", **{"match[version]": "all"})
+        assert r.status_code == 200
+        objs = r.json().get("objects", [])
+        got = {o["id"] for o in objs}
+        assert got == want, f"{p.name} {col}: extra {got - want}, missing {want - got}"
+        for o in objs:
+            if o["id"] == v1["id"]:
+                assert o["modified"] == v2["modified"], "the AMBER first version must not go out"
+        _check_audit(world, p, r, [(o["id"], store_objects.version_of(o)) for o in objs])
+        # manifest
+        r = _get(base, p, f"collections/{cid}/manifest/")
+        assert {m["id"] for m in r.json().get("objects", [])} == want
+        _check_audit(world, p, r, [(m["id"], store_objects.norm_ts(m["version"])) for m in r.json().get("objects", [])])
+        # object and versions endpoints, for every object (visible or not)
+        for oid in world["expected"]:
+            if world["expected"][oid][2] != col:
+                continue
+            r = _get(base, p, f"collections/{cid}/objects/{oid}/")
+            rv = _get(base, p, f"collections/{cid}/objects/{oid}/versions/")
+            if oid in want:
+                assert r.status_code == 200 and [o["id"] for o in r.json()["objects"]] == [oid]
+                assert rv.status_code == 200 and rv.json()["versions"]
+                _check_audit(world, p, r, [(oid, store_objects.version_of(r.json()["objects"][0]))])
+            else:
+                assert r.status_code == 404, f"{p.name} must not learn of {oid}"
+                assert rv.status_code == 404
+                _check_audit(world, p, r, [])
+        if col == "shared" and world["g"]["id"] in want:
+            g = next(o for o in objs if o["id"] == world["g"]["id"])
+            _check_granular(p, g)
+        if col == "shared" and v1["id"] in want:
+            rv = _get(base, p, f"collections/{cid}/objects/{v1['id']}/versions/")
+            assert rv.json()["versions"] == [v2["modified"]]
+
+
+def _check_granular(p: P, g: dict[str, Any]) -> None:
+    amber_ok = allowed(p, "amber", None)
+    notice = (g.get("extensions") or {}).get(GROTIUS_EXTENSION_ID, {}).get("redacted")
+    assert ("description" in g) == amber_ok
+    refs = g.get("external_references", [])
+    # the RED reference never goes out; the public one stays, with its selector renumbered
+    assert [r["source_name"] for r in refs] == ["public"]
+    assert notice is not None
+    assert "external_references.[0]" in notice["selectors"]
+    assert ("description" in notice["selectors"]) == (not amber_ok)
+    sels = [s for gm in g.get("granular_markings", []) for s in gm["selectors"]]
+    assert "external_references.[0].url" in sels
+    assert all(not s.startswith("description") or amber_ok for s in sels)
+
+
+def test_node_user_and_channels(world: dict[str, Any]) -> None:
+    """Node users see everything but RED over TAXII, RED included in the UI; a partner's
+    clearance is the same over sync as over TAXII."""
+    base, node = world["base"], world["node"]
+    r = httpx.get(f"{base}/taxii2/api/collections/{collection_uuid('shared')}/objects/",
+                  params={"match[version]": "all"}, auth=("analyst", "correct horse battery"),
+                  headers={"Accept": TAXII})
+    got = {o["id"] for o in r.json()["objects"]}
+    want = {oid for oid, (lvl, _, col) in world["expected"].items() if col == "shared" and lvl != "red"}
+    assert got == want
+    everything = list(store_objects.iter_objects(node.store))
+    user = partners.user_principal(users.authenticate(node.store, "analyst", "correct horse battery"))
+    ui = policy.disclose(node, user, everything, channel="ui")
+    assert len(ui) == len(everything) and all(obj is st.obj for st, obj in ui)
+    assert any(st.tlp == "red" for st, _ in ui)
+    for p in READERS:
+        principal = partners.principal_for(node, partners.get(node, p.name))
+        via_sync = policy.disclose(node, principal, everything, channel="sync", audit=False)
+        via_taxii = policy.disclose(node, principal, everything, channel="taxii", audit=False)
+        assert [st.pk for st, _ in via_sync] == [st.pk for st, _ in via_taxii]
+        assert all(st.tlp != "red" for st, _ in via_sync)
+    # an unknown kind of principal or none gets nothing
+    assert policy.disclose(node, None, everything) == []
+
+
+def test_agreement_changes_apply_at_once(world: dict[str, Any]) -> None:
+    """Credentials are cached, agreements are not: a disabled partner is refused at once."""
+    base, node = world["base"], world["node"]
+    p = next(x for x in READERS if x.name == "amber-out")
+    assert _get(base, p, "collections/").status_code == 200
+    partners.update(node, p.name, tlp_max="clear")
+    r = _get(base, p, f"collections/{collection_uuid('shared')}/objects/")
+    assert all(world["expected"][o["id"]][0] in ("clear", "required") or world["expected"][o["id"]][1]
+               for o in r.json().get("objects", []))
+    assert {o["id"] for o in r.json()["objects"]} == {
+        oid for oid, (lvl, src, col) in world["expected"].items() if col == "shared" and lvl == "clear"
+    }
+    partners.update(node, p.name, disabled=True)
+    assert _get(base, p, "collections/").status_code == 401
+
+
+def test_redaction_unit() -> None:
+    """Selectors into lists are renumbered; a required property withholds the object."""
+    clr = policy.Clearance(who="x", kind="partner", local=frozenset({"clear", "green"}), own="x")
+    o = indicator(1, tlp="green", kill_chain_phases=[
+        {"kill_chain_name": "k", "phase_name": "a"}, {"kill_chain_name": "k", "phase_name": "b"},
+        {"kill_chain_name": "k", "phase_name": "c"}],
+        granular_markings=[{"marking_ref": TLP["amber"], "selectors": ["kill_chain_phases.[0]", "kill_chain_phases.[1].phase_name"]},
+                           {"marking_ref": TLP["green"], "selectors": ["kill_chain_phases.[2].phase_name"]}])
+    before = copy.deepcopy(o)
+    out, removed = policy.redact(o, clr, None, "identity--00000000-0000-4000-8000-000000000000")
+    assert o == before, "the stored object is never modified"
+    assert out is not None and [k["phase_name"] for k in out["kill_chain_phases"]] == ["c"]
+    assert out["granular_markings"] == [{"marking_ref": TLP["green"], "selectors": ["kill_chain_phases.[0].phase_name"]}]
+    assert removed == ["kill_chain_phases.[0]", "kill_chain_phases.[1]"]
+    # the only list element removed -> the list goes; a required property -> withheld
+    o2 = indicator(2, granular_markings=[{"marking_ref": TLP["red"], "selectors": ["valid_from"]}])
+    assert policy.redact(o2, clr, None, "identity--x")[0] is None
+    # the object's own source gets its own content back
+    assert policy.redact(o, clr, "x", "identity--x")[0] is o
