@@ -20,6 +20,39 @@ PG_URL = os.environ.get("GROTIUS_TEST_POSTGRES", "")
 REQUIRE_PG = bool(os.environ.get("GROTIUS_REQUIRE_POSTGRES"))
 
 
+_TEMPLATE: list[str] = []
+
+
+def _pg_template() -> str:
+    """A database with every migration applied, made once per test process: copying it
+    is much cheaper than migrating each test's database from scratch."""
+    if _TEMPLATE:
+        return _TEMPLATE[0]
+    import psycopg
+
+    from grotius.store import open_store
+
+    name = f"grotius_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    store = open_store(PG_URL.rsplit("/", 1)[0] + "/" + name)
+    store.close()
+    _TEMPLATE.append(name)
+    return name
+
+
+def _drop_template() -> None:
+    if _TEMPLATE:
+        import psycopg
+
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{_TEMPLATE[0]}" WITH (FORCE)')
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    _drop_template()
+
+
 def _pg_database() -> Iterator[str]:
     if not PG_URL:
         if REQUIRE_PG:
@@ -29,8 +62,9 @@ def _pg_database() -> Iterator[str]:
 
     name = "grotius_test_" + uuid.uuid4().hex[:12]
     try:
+        template = _pg_template()
         with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     except psycopg.OperationalError as e:
         if REQUIRE_PG:
             raise
