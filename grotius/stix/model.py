@@ -11,7 +11,7 @@ Property type syntax (one string per property):
 (same, at least millisecond precision), ``integer`` / ``integer[min,max]`` (either bound
 may be empty), ``number[min,max]``, ``binary`` (base64), ``hex``, ``url``, ``lang``,
 ``hashes``, ``dict``, ``dict:<value type>``, ``identifier``, ``type-name``,
-``property-name``, ``relationship-type``, ``selector``, ``ipv4``, ``ipv6``, ``mac``, ``hostname``,
+``property-name``, ``relationship-type``, ``selector``, ``ipv4``, ``ipv6``, ``mac``, ``hostname``, ``email``,
 ``extensions``, ``observable-map``,
 ``ref:<targets>`` (``|``-separated type names or groups ``@sdo`` ``@sco`` ``@sro`` ``@any``;
 ``@sdo``/``@sco`` also admit custom types), ``list:<type>`` (``list+:`` = non-empty),
@@ -123,7 +123,7 @@ def parse_type(text: str) -> PropType:
 
 _SIMPLE_KINDS = frozenset(
     """string boolean any timestamp timestamp-ms integer number binary hex url lang hashes dict
-    identifier type-name property-name relationship-type selector ipv4 ipv6 mac hostname extensions
+    identifier type-name property-name relationship-type selector ipv4 ipv6 mac hostname email extensions
     observable-map""".split()
 )
 

@@ -53,6 +53,7 @@ _IPV4_RE = re.compile(
     r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
     r"(?:/(?:3[0-2]|[12]?[0-9]))?"
 )
+_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
 _MAC_RE = re.compile(r"(?:[0-9a-f]{2}:){5}[0-9a-f]{2}")
 _HASH_VALUE = {
     "MD5": re.compile(r"[a-fA-F0-9]{32}"),
@@ -156,13 +157,17 @@ def _p_ipv6(v: Any) -> str | None:
     return None
 
 
+def _num(x: float) -> str:
+    return str(int(x)) if x.is_integer() else repr(x)
+
+
 def _number_pred(pt: PropType) -> Pred:
     integer = pt.kind == "integer"
     low, high = pt.low, pt.high
     what = "an integer" if integer else "a number"
     if low is not None or high is not None:
-        lo = "" if low is None else f"{low:g}"
-        hi = "" if high is None else f"{high:g}"
+        lo = "" if low is None else _num(low)
+        hi = "" if high is None else _num(high)
         what += f" in [{lo}, {hi}]" if lo and hi else (f" >= {lo}" if lo else f" <= {hi}")
 
     def pred(v: Any) -> str | None:
@@ -196,6 +201,7 @@ _SIMPLE: dict[str, Pred] = {
     "selector": _regex_pred(_SELECTOR_RE, "a selector like 'description' or 'external_references.[0].url'"),
     "ipv4": _regex_pred(_IPV4_RE, "an IPv4 address (optionally /prefix)"),
     "ipv6": _p_ipv6,
+    "email": _regex_pred(_EMAIL_RE, "an email address (local@domain)"),
     "hostname": _regex_pred(_HOSTNAME_RE, "a domain name (dot-separated labels of 1-63 characters)"),
     "mac": _regex_pred(_MAC_RE, "a lowercase colon-separated MAC-48 address like 00:1a:2b:3c:4d:5e"),
     "any": lambda v: None,
