@@ -72,18 +72,18 @@ class Served:
         self.proc = None
 
 
-def _indicators(n: int, versions: int) -> list[dict[str, Any]]:
+def _objects(n: int, versions: int) -> list[dict[str, Any]]:
+    """n objects with ``versions`` versions each (malware SDOs: cheap to validate)."""
     out = []
     for i in range(n):
-        oid = f"indicator--{uuid.uuid5(uuid.NAMESPACE_URL, f'sync-test-{i}')}"
+        oid = f"malware--{uuid.uuid5(uuid.NAMESPACE_URL, f'sync-test-{i}')}"
         tlp = "clear" if i % 3 == 0 else "amber"
         for v in range(versions):
             out.append({
-                "type": "indicator", "spec_version": "2.1", "id": oid,
+                "type": "malware", "spec_version": "2.1", "id": oid,
                 "created": "2026-01-01T00:00:00.000Z",
                 "modified": f"2026-01-0{v + 1}T00:00:00.000Z",
-                "name": f"C2 address {i} v{v}", "pattern": f"[ipv4-addr:value = '203.0.113.{i % 250}']",
-                "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+                "name": f"Tidewater loader {i} v{v}", "is_family": False,
                 "object_marking_refs": [markings.TLP2_IDS[tlp]],
             })
     return out
@@ -118,15 +118,15 @@ def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, 
 
 def test_pull_keeps_every_version_and_red_stays_home(pair: dict[str, Any]) -> None:
     nl, us, served = pair["nl"], pair["us"], pair["served"]
-    objs = _indicators(30, 3)
-    red = dict(_indicators(1, 1)[0], id="indicator--7d2d9a4e-5d0c-4c43-9a55-0f5b0c8a2e01",
+    objs = [dict(o, created_by_ref=nl.identity_id) for o in _objects(30, 3)]
+    red = dict(_objects(1, 1)[0], id="malware--7d2d9a4e-5d0c-4c43-9a55-0f5b0c8a2e01",
                name="informant report", object_marking_refs=[markings.TLP2_IDS["red"]])
     s = ingest(nl, [*objs, red], collection=HOLDINGS)
     assert s.stored == 91
     served.start()
     r = sync.pull(us, "NL-POL", page_size=20, retry=FAST)
     assert r.ok, r.lines()
-    want = set(_versions(nl, "id LIKE 'indicator--%' AND tlp <> 'red'"))
+    want = set(_versions(nl, "id LIKE 'malware--%' AND tlp <> 'red'"))
     got = _versions(us, "source = ?", ("NL-POL",))
     assert len(want) == 90 and set(got) == want and len(got) == len(set(got))
     assert not _versions(us, "id = ?", (red["id"],))
@@ -150,9 +150,9 @@ def test_pull_keeps_every_version_and_red_stays_home(pair: dict[str, Any]) -> No
 
 def test_pull_converges_after_server_killed_mid_sync(pair: dict[str, Any]) -> None:
     nl, us, served = pair["nl"], pair["us"], pair["served"]
-    objs = _indicators(700, 3)  # 2100 versions
+    objs = [dict(o, created_by_ref=nl.identity_id) for o in _objects(700, 3)]  # 2100 versions
     ingest(nl, objs, collection=HOLDINGS)
-    want = set(_versions(nl, "id LIKE 'indicator--%'"))
+    want = set(_versions(nl, "id LIKE 'malware--%'"))
     served.start()
 
     result: dict[str, Any] = {}
@@ -190,8 +190,8 @@ def test_push_sends_what_the_agreement_allows(pair: dict[str, Any]) -> None:
     nl, us, served = pair["nl"], pair["us"], pair["served"]
     served.start()
     # NL-POL's account at US-FED is not needed for push *to* NL-POL: US-FED pushes to NL-POL
-    objs = _indicators(10, 2)
-    red = dict(objs[0], id="indicator--0b6f3f3e-43a1-4f55-9d43-3a1b2f6e8a77", name="red",
+    objs = _objects(10, 2)
+    red = dict(objs[0], id="malware--0b6f3f3e-43a1-4f55-9d43-3a1b2f6e8a77", name="red",
                object_marking_refs=[markings.TLP2_IDS["red"]])
     mine = [dict(o, created_by_ref=us.identity_id) for o in [*objs, red]]
     ingest(us, mine, collection=HOLDINGS)
@@ -274,7 +274,7 @@ def test_pull_and_push_with_medallion(medallion: str, tmp_path: Path, monkeypatc
         partners.add(node, "MED", tlp_max="amber", url=medallion, remote_user="grotius",
                      remote_password="s3cret-pass")
         # someone else's objects, two versions each, posted straight to medallion
-        theirs = _indicators(60, 2)
+        theirs = _objects(60, 2)
         r = httpx.post(f"{medallion[:-len('taxii2/')]}{MED_API}/collections/{MED_COL}/objects/",
                        json={"objects": theirs}, auth=("grotius", "s3cret-pass"),
                        headers={"Content-Type": sync.TAXII, "Accept": sync.TAXII})
@@ -291,8 +291,8 @@ def test_pull_and_push_with_medallion(medallion: str, tmp_path: Path, monkeypatc
 
         assert sync.push(node, "MED", retry=FAST).collections == []  # nothing mirrors it
         add(node.store, "medfeed", "Feed for MED")
-        own = [dict(o, id=f"indicator--{uuid.uuid4()}", created_by_ref=node.identity_id)
-               for o in _indicators(5, 1)]
+        own = [dict(o, id=f"malware--{uuid.uuid4()}", created_by_ref=node.identity_id)
+               for o in _objects(5, 1)]
         ingest(node, own, collection="medfeed")
         pushed = sync.push(node, "MED", retry=FAST, mapping={MED_COL: "medfeed"})
         assert pushed.ok, pushed.lines()
