@@ -94,6 +94,9 @@ def error_resource(request: Request, status: int, payload: dict[str, Any]) -> Re
     if payload.get("detail"):
         body["details"] = payload["detail"]
     headers: dict[str, str] = {}
+    rid = getattr(request.state, "request_id", None)
+    if rid:
+        headers["X-Request-ID"] = rid
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="grotius-taxii", Bearer realm="grotius-taxii"'
     return json_response(body, status, headers)
