@@ -307,3 +307,31 @@ def test_pull_and_push_with_medallion(medallion: str, tmp_path: Path, monkeypatc
         assert all(signing.check(o, ring).status == signing.VALID for o in at_med.values())
     finally:
         node.close()
+
+
+def test_cli_and_scheduled_sync(pair: dict[str, Any]) -> None:
+    from click.testing import CliRunner
+
+    from grotius.cli import main
+
+    nl, us, served = pair["nl"], pair["us"], pair["served"]
+    ingest(nl, [dict(o, created_by_ref=nl.identity_id) for o in _objects(4, 2)], collection=HOLDINGS)
+    served.start()
+    runner = CliRunner()
+    r = runner.invoke(main, ["sync", "pull", "NL-POL", "--home", str(us.home), "--limit", "3"])
+    assert r.exit_code == 0, r.output
+    assert "stored 8" in r.output
+    r = runner.invoke(main, ["sync", "schedule", "NL-POL", "--home", str(us.home), "--every", "60",
+                             "--direction", "pull"])
+    assert r.exit_code == 0, r.output
+    ingest(nl, [dict(o, created_by_ref=nl.identity_id) for o in _objects(6, 2)], collection=HOLDINGS)
+    sched = sync.Scheduler(us)
+    done = sched.run_due()
+    assert [(x.direction, x.ok, x.objects) for x in done] == [("pull", True, 4)]
+    assert sched.run_due() == []  # not due again for a minute
+    r = runner.invoke(main, ["sync", "status", "--home", str(us.home)])
+    assert "schedule NL-POL: pull every 60 s" in r.output and "cursor" in r.output
+    r = runner.invoke(main, ["audit", "list", "--home", str(us.home), "--partner", "NL-POL"])
+    assert "sync.pull" in r.output and "write" in r.output
+    r = runner.invoke(main, ["audit", "verify", "--home", str(us.home)])
+    assert r.exit_code == 0 and "audit log OK" in r.output

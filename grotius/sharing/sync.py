@@ -655,15 +655,16 @@ def install(app: Any) -> None:
     (the table is read on every tick, so schedules added later are picked up)."""
     node = app.state.node
 
-    @app.on_event("startup")
     def _start() -> None:
         app.state.sync_scheduler = Scheduler(node).start()
 
-    @app.on_event("shutdown")
     def _stop() -> None:
         s = getattr(app.state, "sync_scheduler", None)
         if s is not None:
             s.stop()
+
+    app.router.add_event_handler("startup", _start)
+    app.router.add_event_handler("shutdown", _stop)
 
 
 __all__ = ["pull", "push", "Client", "Retry", "SyncResult", "Scheduler", "install", "set_schedule",

@@ -153,18 +153,41 @@ def sync() -> None:
     """Pull from and push to partners' TAXII 2.1 servers."""
 
 
-def _run_sync(home: Path | None, partner: str, direction: str, limit: int) -> None:
+def _mapping(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        remote, sep, local = v.partition("=")
+        if not sep or not remote.strip() or not local.strip():
+            raise click.BadParameter(f"{v!r} must be REMOTE_COLLECTION=LOCAL_COLLECTION", param_hint="--map")
+        out[remote.strip()] = local.strip()
+    return out
+
+
+def _run_sync(home: Path | None, partner: str, direction: str, limit: int,
+              only: tuple[str, ...], maps: tuple[str, ...], from_start: bool) -> None:
     from . import sync as s
     from .audit import acting_as, cli_actor
 
     node = open_node(home)
     with acting_as(cli_actor()):
+        if from_start:
+            s.reset_cursors(node, partner, direction)
         fn = s.pull if direction == "pull" else s.push
-        res = fn(node, partner, page_size=limit, progress=True)
+        res = fn(node, partner, page_size=limit, progress=True, collections=list(only) or None,
+                 mapping=_mapping(maps))
     _checkpoint(node)
     for line in res.lines():
         click.echo(line)
     sys.exit(0 if res.ok else 1)
+
+
+def _sync_options(fn: Any) -> Any:
+    fn = click.option("--from-start", is_flag=True, help="Forget the cursors and go through everything again.")(fn)
+    fn = click.option("--map", "maps", multiple=True, metavar="REMOTE=LOCAL",
+                      help="Local collection for a remote collection id or alias (repeatable).")(fn)
+    fn = click.option("--collection", "only", multiple=True,
+                      help="Only this remote collection id or alias (repeatable).")(fn)
+    return fn
 
 
 @sync.command("pull")
@@ -172,10 +195,12 @@ def _run_sync(home: Path | None, partner: str, direction: str, limit: int) -> No
 @click.argument("partner")
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 100000),
               help="Objects per TAXII page.")
+@_sync_options
 @friendly
-def sync_pull(home: Path | None, partner: str, limit: int) -> None:
+def sync_pull(home: Path | None, partner: str, limit: int, only: tuple[str, ...], maps: tuple[str, ...],
+              from_start: bool) -> None:
     """Fetch new object versions from PARTNER's collections the agreement names."""
-    _run_sync(home, partner, "pull", limit)
+    _run_sync(home, partner, "pull", limit, only, maps, from_start)
 
 
 @sync.command("push")
@@ -183,7 +208,54 @@ def sync_pull(home: Path | None, partner: str, limit: int) -> None:
 @click.argument("partner")
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 100000),
               help="Objects per TAXII POST.")
+@_sync_options
 @friendly
-def sync_push(home: Path | None, partner: str, limit: int) -> None:
+def sync_push(home: Path | None, partner: str, limit: int, only: tuple[str, ...], maps: tuple[str, ...],
+              from_start: bool) -> None:
     """Send PARTNER the new object versions the agreement allows."""
-    _run_sync(home, partner, "push", limit)
+    _run_sync(home, partner, "push", limit, only, maps, from_start)
+
+
+@sync.command("schedule")
+@home_option
+@click.argument("partner")
+@click.option("--every", type=int, help="Seconds between syncs inside `grotius serve`.")
+@click.option("--off", is_flag=True, help="Stop scheduled syncs with PARTNER.")
+@click.option("--direction", "directions", multiple=True, type=click.Choice(["pull", "push"]),
+              help="Which way (default both; repeatable).")
+@friendly
+def sync_schedule(home: Path | None, partner: str, every: int | None, off: bool,
+                  directions: tuple[str, ...]) -> None:
+    """Sync with PARTNER every N seconds while `grotius serve` runs."""
+    from . import sync as s
+
+    if off == (every is not None):
+        raise click.UsageError("give either --every SECONDS or --off")
+    node = open_node(home)
+    s.set_schedule(node, partner, None if off else every, directions or ("pull", "push"))
+    _checkpoint(node)
+    click.echo(f"{partner}: " + ("no scheduled sync" if off else
+                                 f"{'+'.join(directions or ('pull', 'push'))} every {every} s"))
+
+
+@sync.command("status")
+@home_option
+@click.option("--partner", help="Only this partner.")
+@friendly
+def sync_status(home: Path | None, partner: str | None) -> None:
+    """Schedules, cursors and recent sync runs."""
+    import time as _t
+
+    from . import sync as s
+
+    node = open_node(home)
+    for name, every, dirs, due in s.schedules(node):
+        if partner in (None, name):
+            click.echo(f"schedule {name}: {'+'.join(dirs)} every {every} s")
+    for r in node.store.query("SELECT partner, collection, direction, cursor FROM sync_cursors ORDER BY partner"):
+        if partner in (None, r[0]):
+            click.echo(f"cursor   {r[0]} {r[2]} {r[1]}: {r[3]}")
+    for run in s.runs(node, partner, limit=20):
+        when = _t.strftime("%Y-%m-%d %H:%M:%S", _t.gmtime(run["started"]))
+        state = "running" if run["finished"] is None else ("failed: " + run["error"] if run["error"] else "ok")
+        click.echo(f"run      {when}Z {run['partner']} {run['direction']} {run['objects']} objects, {state}")
