@@ -283,28 +283,34 @@ class _Parser:
 
     def obs_followedby(self) -> Any:
         first = self.obs_or()
-        if not self.keyword("FOLLOWEDBY"):
+        if self.toks[self.i][1] != "FOLLOWEDBY":
             return first
+        self.i += 1
         operands = [first, self.obs_or()]
-        while self.keyword("FOLLOWEDBY"):
+        while self.toks[self.i][1] == "FOLLOWEDBY":
+            self.i += 1
             operands.append(self.obs_or())
         return ObservationExpr("FOLLOWEDBY", operands)
 
     def obs_or(self) -> Any:
         first = self.obs_and()
-        if not self.keyword("OR"):
+        if self.toks[self.i][1] != "OR":
             return first
+        self.i += 1
         operands = [first, self.obs_and()]
-        while self.keyword("OR"):
+        while self.toks[self.i][1] == "OR":
+            self.i += 1
             operands.append(self.obs_and())
         return ObservationExpr("OR", operands)
 
     def obs_and(self) -> Any:
         first = self.obs_qualified()
-        if not self.keyword("AND"):
+        if self.toks[self.i][1] != "AND":
             return first
+        self.i += 1
         operands = [first, self.obs_qualified()]
-        while self.keyword("AND"):
+        while self.toks[self.i][1] == "AND":
+            self.i += 1
             operands.append(self.obs_qualified())
         return ObservationExpr("AND", operands)
 
@@ -395,19 +401,23 @@ class _Parser:
 
     def cmp_or(self) -> Any:
         first = self.cmp_and()
-        if not self.keyword("OR"):
+        if self.toks[self.i][1] != "OR":
             return first
+        self.i += 1
         operands = [first, self.cmp_and()]
-        while self.keyword("OR"):
+        while self.toks[self.i][1] == "OR":
+            self.i += 1
             operands.append(self.cmp_and())
         return ComparisonExpr("OR", operands)
 
     def cmp_and(self) -> Any:
         first = self.prop_test()
-        if not self.keyword("AND"):
+        if self.toks[self.i][1] != "AND":
             return first
+        self.i += 1
         operands = [first, self.prop_test()]
-        while self.keyword("AND"):
+        while self.toks[self.i][1] == "AND":
+            self.i += 1
             operands.append(self.prop_test())
         return ComparisonExpr("AND", operands)
 

@@ -219,7 +219,15 @@ class Validator:
         self.model = model
         self._preds: dict[PropType, Pred | None] = {}
         self._checkers: dict[PropType, Checker] = {}
-        self._fields: dict[tuple[str, str], dict[str, Checker]] = {}
+        self._fields: dict[tuple[str, str], dict[str, tuple[Pred | None, Checker]]] = {}
+        # names of types/structures that have object-level rules (most have none)
+        self._with_rules = frozenset(
+            td.name
+            for defs in (model.types, model.structures)
+            for td in defs.values()
+            if td.any_of or td.one_of or td.together or td.requires or td.required_if_true
+            or td.forbidden_if_true or td.forbidden_if_false or td.any_property or td.not_before or td.after
+        )
         self.known = frozenset(model.types)
         self.sdo_types = frozenset(k for k, t in model.types.items() if t.group == "sdo")
         self.sco_types = frozenset(k for k, t in model.types.items() if t.group == "sco")
@@ -364,11 +372,16 @@ class Validator:
 
         return c
 
-    def fields(self, td: TypeDef) -> dict[str, Checker]:
+    def fields(self, td: TypeDef) -> dict[str, tuple[Pred | None, Checker]]:
+        """Per property: its predicate when it has one (called inline, the hot path), and
+        its full checker."""
         key = (td.group, td.name)
         f = self._fields.get(key)
         if f is None:
-            f = {name: self.checker(pt, td) for name, pt in td.properties.items()}
+            f = {
+                name: (None if pt.kind == "extensions" else self.pred(pt), self.checker(pt, td))
+                for name, pt in td.properties.items()
+            }
             self._fields[key] = f
         return f
 
@@ -430,7 +443,13 @@ class Validator:
             if v is None:
                 errs.append((prefix + str(k), "null is not allowed as a value (leave the property out instead)"))
             elif fn is not None:
-                fn(v, prefix + k, errs)
+                pred = fn[0]
+                if pred is None:
+                    fn[1](v, prefix + k, errs)
+                else:
+                    m = pred(v)
+                    if m is not None:
+                        errs.append((prefix + k, m))
             elif k in forbidden:
                 errs.append((prefix + k, f"property not allowed on {_article(td)}"))
             elif custom_props and (type(k) is not str or _PROP_RE.fullmatch(k) is None):
@@ -438,6 +457,8 @@ class Validator:
         for k in td.required:
             if k not in obj:
                 errs.append((prefix + k, f"missing required property of {_article(td)}"))
+        if td.name not in self._with_rules:
+            return
         if td.any_of and not any(all(p in obj for p in group) for group in td.any_of):
             opts = " or ".join("+".join(g) for g in td.any_of)
             errs.append((prefix.rstrip(".") or "(object)", f"{_article(td)} needs at least one of {opts}"))
