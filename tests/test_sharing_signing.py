@@ -179,3 +179,30 @@ def test_verify_command(node: Node, tmp_path: Path) -> None:
     assert r.exit_code == 1 and "does not verify" in r.output
     r = runner.invoke(main, ["verify", str(good)])  # no key: cannot vouch
     assert r.exit_code == 1 and "not pinned" in r.output
+
+
+@SQLITE_ONLY
+def test_redacted_copies_resigned_by_originator_or_unsigned_by_relay(make_node: Any) -> None:
+    from grotius.sharing import policy
+
+    nl, us = _pair(make_node)
+    om = make_node("NL-OM")
+    _trust(us, nl, "NL-POL")
+    _trust(om, nl, "NL-POL")
+    _trust(om, us, "US-FED")
+    rep = dict(_report(nl.identity_id), granular_markings=[
+        {"marking_ref": markings.TLP2_IDS["red"], "selectors": ["description"]}])
+    ingest(nl, [rep])
+    held = _held(nl, rep["id"])
+    cleared = policy.Clearance(who="NL-OM", kind="partner", local=frozenset({"clear", "green", "amber"}))
+    red_out, removed = policy.redact(held, cleared, None, nl.identity_id)
+    assert red_out is not None and removed == ["description"]
+    assert signing.check(red_out, signing.keyring(om)).status == signing.INVALID  # the problem
+    fixed = signing.for_redacted(nl, red_out)
+    assert signing.check(fixed, signing.keyring(om)).status == signing.VALID
+    assert ingest(om, [fixed], source="NL-POL", strict_refs=False).stored == 1
+    # a relay (US-FED) cannot re-sign NL-POL's object: it hands it on unsigned, saying so
+    relayed = signing.for_redacted(us, red_out)
+    assert signing.signature_of(relayed) is None
+    ext = relayed["extensions"][signing.GROTIUS_EXTENSION_ID]
+    assert ext["redacted"]["signature_removed"]["signer"] == nl.identity_id

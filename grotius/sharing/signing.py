@@ -138,6 +138,25 @@ def sign_for(node: "Node", obj: dict[str, Any]) -> dict[str, Any]:
     return sign(obj, node.signing_key, node.identity_id)
 
 
+def for_redacted(node: "Node", obj: dict[str, Any]) -> dict[str, Any]:
+    """A redacted copy (policy.redact) no longer matches its signature. The originating
+    node vouches for its own redaction by signing the copy; a relay cannot, so it removes
+    the signature and says in the redaction notice whose signature it removed (the
+    receiver then sees an unsigned object instead of a forgery)."""
+    sig = signature_of(obj)
+    if sig is None:
+        return obj
+    if originator(obj) == node.identity_id:
+        return sign(obj, node.signing_key, node.identity_id)
+    out = copy.deepcopy(obj)
+    ext = out["extensions"][GROTIUS_EXTENSION_ID]
+    ext.pop("signature", None)
+    notice = ext.get("redacted")
+    if isinstance(notice, dict):
+        notice["signature_removed"] = {"signer": sig.get("signer"), "key_id": sig.get("key_id")}
+    return out
+
+
 # -- keys --------------------------------------------------------------------------------
 
 
