@@ -76,12 +76,17 @@ def create_app(node: "Node", *, areas: list[str] | None = None) -> FastAPI:
     )
     app.state.node = node
     app.state.nav = list(CORE_NAV)
+    app.state.basic_cache = {}  # see auth._basic
     errors.install(app)
 
     template_path = [HERE / "templates"]
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response((HERE / "static" / "favicon.svg").read_bytes(), media_type="image/svg+xml")
 
     for name in AREA_MODULES if areas is None else areas:
         mod = _area(name)
@@ -107,4 +112,5 @@ def create_app(node: "Node", *, areas: list[str] | None = None) -> FastAPI:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    importlib.import_module("grotius.sharing.sync").install(app)  # scheduled partner syncs
     return app

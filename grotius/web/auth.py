@@ -124,9 +124,35 @@ def from_authorization(request: Request, node: "Node") -> Principal | None:
             raise AuthError("malformed HTTP Basic credentials") from None
         if not sep:
             raise AuthError("malformed HTTP Basic credentials")
-        u = users.authenticate(node.store, username, password)
-        return Principal(kind="user", name=u.username, role=u.role, uid=u.uid, via="basic")
+        return _basic(request, node, username, password)
     return None
+
+
+BASIC_CACHE_SECONDS = 300
+
+
+def _basic(request: Request, node: "Node", username: str, password: str) -> Principal:
+    """Verify Basic credentials, remembering a success for a few minutes.
+
+    Argon2 is deliberately slow (about a second here); a script sending Basic on every
+    call would otherwise spend most of its time hashing. Only a keyed hash of the
+    credentials is kept, in this process's memory; the account is re-read each time so a
+    disabled user is refused at once.
+    """
+    cache: dict[str, tuple[float, int]] = request.app.state.basic_cache
+    key = hmac.new(node.config.secret.encode(), f"{username}\0{password}".encode(), "sha256").hexdigest()
+    hit = cache.get(key)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        u = users.get(node.store, hit[1])
+        if u is not None and u.username == username:
+            return Principal(kind="user", name=u.username, role=u.role, uid=u.uid, via="basic")
+        cache.pop(key, None)
+    u = users.authenticate(node.store, username, password)
+    if len(cache) > 1000:
+        cache.clear()
+    cache[key] = (now + BASIC_CACHE_SECONDS, u.uid)
+    return Principal(kind="user", name=u.username, role=u.role, uid=u.uid, via="basic")
 
 
 #: tried in order; the first that returns a principal wins. A resolver raises AuthError

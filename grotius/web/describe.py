@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from ..stix import grading
+from ..stix import grading, markings
 from ..store import Store
 from ..store.objects import Stored, loads, refs_of, versions
 from .search import LATEST
@@ -44,10 +44,14 @@ def label(obj: dict[str, Any]) -> str:
     return str(obj.get("id", t))
 
 
+#: creators every node meets but need not hold (the TLP 2.0 definitions name OASIS)
+WELL_KNOWN: dict[str, tuple[str, str]] = {markings.OASIS_IDENTITY: ("identity", "OASIS Open")}
+
+
 def names_of(store: Store, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
     """(type, label) of the latest held version of each id; unknown ids are left out."""
-    out: dict[str, tuple[str, str]] = {}
     wanted = sorted(set(ids))
+    out: dict[str, tuple[str, str]] = {i: WELL_KNOWN[i] for i in wanted if i in WELL_KNOWN}
     for i in range(0, len(wanted), 500):
         chunk = wanted[i : i + 500]
         for oid, typ, raw in store.query(
