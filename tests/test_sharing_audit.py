@@ -194,3 +194,29 @@ def test_bad_record_input_rejected(node: Node) -> None:
     with pytest.raises(InvalidInput):
         audit.record_now(node.store, "disclose", detail={"big": 2**60})
     assert audit.verify_node(node).ok
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_audit_page_and_api(node: Node) -> None:
+    from fastapi.testclient import TestClient
+
+    from grotius.web.app import create_app
+
+    users.add(node.store, "admin1", "correct horse battery", "admin")
+    ingest(node, [_indicator(3)])
+    _fill(node, 2)
+    client = TestClient(create_app(node))
+    auth_ = ("admin1", "correct horse battery")
+    r = client.get("/api/audit", params={"partner": "US-FED"}, auth=auth_)
+    assert r.status_code == 200, r.text
+    assert [e["request_id"] for e in r.json()["entries"]] == ["req-1", "req-0"]
+    r = client.get("/api/audit", params={"object": _indicator(3)["id"]}, auth=auth_)
+    assert [e["action"] for e in r.json()["entries"]] == ["write"]
+    assert client.get("/api/audit/verify", auth=auth_).json()["ok"] is True
+    r = client.get(f"/api/signatures/{node.identity_id}", auth=auth_)
+    assert r.json()["status"] == "valid" and r.json()["signer_name"] == node.config.org
+    html = client.get("/audit", params={"partner": "US-FED", "verify": 1}, auth=auth_).text
+    assert "req-1"[:5] in html and "Chain verified" in html
+    html = client.get("/audit", params={"object": node.identity_id}, auth=auth_).text
+    assert "signature verifies" in html
+    assert client.get("/api/audit").status_code == 401
