@@ -654,6 +654,9 @@ def install(app: Any) -> None:
     """Start the scheduler with the web app when any partner has a sync schedule
     (the table is read on every tick, so schedules added later are picked up)."""
     node = app.state.node
+    # requests the web/TAXII edges do not attribute (acting_as) are the node's own doing,
+    # not the login that happened to start `grotius serve`
+    audit.set_default_actor("node")
 
     def _start() -> None:
         app.state.sync_scheduler = Scheduler(node).start()
