@@ -79,4 +79,11 @@ CREATE TABLE sessions (
     expires {bigint} NOT NULL
 )
 """,
+    # web search: newest-first pages filtered by creator or partner use one index each;
+    # expired sessions are swept by expiry
+    """
+CREATE INDEX objects_created_by_added ON objects (created_by_ref, date_added);
+CREATE INDEX objects_source_added ON objects (source, date_added);
+CREATE INDEX sessions_expires ON sessions (expires)
+""",
 ]
