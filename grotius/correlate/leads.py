@@ -131,10 +131,12 @@ def correlate(tx: Tx, node: "Node", stored: Sequence[Stored], extractions: dict[
         for st in incoming_by_vid[m.incoming.vid]:
             src_in = st.source or ""
             for pk, src, oid, version in held_rows:
-                if src == src_in or oid == st.id:
+                # held means earlier: the store's pk is its arrival order (date_added)
+                if src == src_in or oid == st.id or pk >= st.pk:
                     continue
                 p = pairs.setdefault((st.pk, oid), {"incoming": st, "held": {}, "matches": {}, "sources": {src_in}})
-                if version > p["held"].get(oid, (0, ""))[1]:
+                best = p["held"].get(oid)
+                if best is None or version > best[1]:
                     p["held"][oid] = (pk, version)
                 p["matches"][(m.incoming.vid, m.held.vid)] = m
                 p["sources"].update(r[1] for r in held_rows)

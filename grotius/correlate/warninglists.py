@@ -51,13 +51,21 @@ MISP_TYPES: dict[str, frozenset[str]] = {
     "phone": frozenset({"phone-number", "whois-registrant-phone"}),
 }
 _IP_KINDS = ("ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr")
+_V4_NET = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?$")
 _MISP_REGEX = re.compile(r"^/(.*)/([a-z]*)$", re.DOTALL)
 
 
 def data_dir() -> Path:
-    import pymispwarninglists
+    # found without importing the package: its import pulls in jsonschema, whose format
+    # checkers compile dozens of grammars (seconds) we never use
+    import importlib.util
 
-    return Path(pymispwarninglists.__file__).parent / "data" / "misp-warninglists" / "lists"
+    spec = importlib.util.find_spec("pymispwarninglists")
+    if spec is None or spec.origin is None:
+        from grotius.exc import ConfigError
+
+        raise ConfigError("pymispwarninglists is not installed: it ships the MISP warninglists data")
+    return Path(spec.origin).parent / "data" / "misp-warninglists" / "lists"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +147,23 @@ class Warninglists:
         self.v4 = _Intervals.build(self._v4)
         self.v6 = _Intervals.build(self._v6)
         del self._v4, self._v6, self._interned
-        # kind -> bitmask of list ids that apply, tested with one AND per hit
+        # kind -> list ids that apply; scans (substring, regex) run only where they apply
         self._applies: dict[str, frozenset[int]] = {
             kind: frozenset(i for i, li in enumerate(self.info) if kind in li.kinds) for kind in registry.kinds()
         }
+        # all small substring lists of a kind become one alternation: one scan per value
+        self._scans: dict[str, tuple[list[tuple[int, re.Pattern[str]]], list[tuple[int, re.Pattern[str]]]]] = {}
+        for kind, ids in self._applies.items():
+            subs = [(lid, re.compile("|".join(re.escape(x) for x in entries))) for lid, entries in self._sub_scan if lid in ids and entries]
+            rxs = [r for r in self._regex if r[0] in ids]
+            if subs or rxs:
+                self._scans[kind] = (subs, rxs)
 
     # -- building --------------------------------------------------------------------
     def _add(self, wl: dict) -> None:
         lid = len(self.info)
+        single = frozenset((lid,))
+        self._single = self._interned.setdefault(single, single)
         attrs = set(wl.get("matching_attributes") or ())
         kinds = frozenset(k for k, types in MISP_TYPES.items() if not attrs or attrs & types)
         wtype = wl["type"]
@@ -156,6 +173,15 @@ class Warninglists:
         entries = [e.strip() for e in wl["list"] if isinstance(e, str) and e.strip()]
         if wtype == "cidr":
             for e in entries:
+                m = _V4_NET.match(e)
+                if m:
+                    parts = [int(x) for x in m.group(1, 2, 3, 4)]
+                    plen = int(m.group(5)) if m.group(5) else 32
+                    if max(parts) <= 255 and plen <= 32:
+                        n = (parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]
+                        host = (1 << (32 - plen)) - 1
+                        self._v4.append((n & ~host, (n & ~host) | host, lid))
+                        continue
                 try:
                     net = ipaddress.ip_network(e, strict=False)
                 except ValueError:
@@ -187,8 +213,11 @@ class Warninglists:
 
     def _put(self, table: dict[str, frozenset[int]], key: str, lid: int) -> None:
         old = table.get(key)
-        new = frozenset((lid,)) if old is None else old | {lid}
-        table[key] = self._interned.setdefault(new, new)
+        if old is None:
+            table[key] = self._single
+        elif lid not in old:
+            new = old | self._single
+            table[key] = self._interned.setdefault(new, new)
 
     @staticmethod
     def _host_of(entry: str) -> str | None:
@@ -213,8 +242,11 @@ class Warninglists:
     # -- lookup ----------------------------------------------------------------------
     def lookup_ids(self, kind: str, value: str) -> set[int]:
         hits: set[int] = set()
-        if kind in ("ipv4", "ipv6"):
-            hits.update((self.v4 if kind == "ipv4" else self.v6).at(int(ipaddress.ip_address(value))))
+        if kind == "ipv4":
+            a, b, c, d = value.split(".")
+            hits.update(self.v4.at((int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)))
+        elif kind == "ipv6":
+            hits.update(self.v6.at(int(ipaddress.IPv6Address(value))))
         elif kind in ("ipv4-cidr", "ipv6-cidr"):
             net = ipaddress.ip_network(value)
             hits.update((self.v4 if net.version == 4 else self.v6).covering(int(net.network_address), int(net.broadcast_address)))
@@ -225,7 +257,9 @@ class Warninglists:
             if hkind == "domain":
                 self._hosts(host, hits)
             else:
-                hits.update((self.v4 if hkind == "ipv4" else self.v6).at(int(ipaddress.ip_address(host))))
+                # a URL on a bare address is flagged by the lists that flag that address
+                via_host = self.lookup_ids(hkind, host)
+                return via_host | self.lookup_ids_exact(kind, value)
         elif kind == "email":
             domain = value.rsplit("@", 1)[1]
             for d in (domain, *parent_domains(domain)):
@@ -233,12 +267,18 @@ class Warninglists:
         s = self._string.get(value)
         if s:
             hits.update(s)
-        for lid, subs in self._sub_scan:
-            if any(x in value for x in subs):
-                hits.add(lid)
-        for lid, rx in self._regex:
-            if rx.search(value):
-                hits.add(lid)
+        scans = self._scans.get(kind)
+        if scans:
+            for lid, rx in scans[0]:
+                if rx.search(value):
+                    hits.add(lid)
+            for lid, rx in scans[1]:
+                if rx.search(value):
+                    hits.add(lid)
+        return hits & self._applies.get(kind, frozenset()) if hits else hits
+
+    def lookup_ids_exact(self, kind: str, value: str) -> set[int]:
+        hits = set(self._string.get(value, ()))
         return hits & self._applies.get(kind, frozenset()) if hits else hits
 
     def _hosts(self, domain: str, hits: set[int]) -> None:
@@ -268,12 +308,12 @@ def load_misp_lists(names: Iterable[str] | None = None) -> list[dict]:
 
 
 def _cache_key() -> str:
-    import pymispwarninglists
+    from importlib.metadata import version
 
     files = sorted(glob.glob(str(data_dir() / "*" / "list.json")))
     stamp = max((os.stat(f).st_mtime_ns for f in files), default=0)
-    ver = getattr(pymispwarninglists, "__version__", "")
-    return f"{ver}-{len(files)}-{stamp}-v1"
+    ver = version("pymispwarninglists")
+    return f"{ver}-{len(files)}-{stamp}-v3"
 
 
 _compiled: Warninglists | None = None

@@ -1,0 +1,219 @@
+"""Correlation benchmark (issue 4 acceptance).
+
+Holds N observables of mixed types (SCOs: IPv4/IPv6 addresses, CIDR ranges, domains,
+URLs, e-mail addresses, file hashes, MAC addresses) ingested through the real ingest
+path into a SQLite node, then correlates M incoming ones from a partner (a share of
+which match held values exactly, by range or by domain), and reports:
+
+- end-to-end observables/s into the store, with the correlation hook and without it
+  (the difference is what correlation costs);
+- index storage (bytes per held observable) and process memory growth;
+- leads raised;
+- warninglist lookups/s of the compiled lists beside pymispwarninglists' own
+  ``WarningLists(slow_search=True).search`` on the same values (that search is slow, so
+  it runs on a sample and the ratio is per lookup).
+
+    .venv/bin/python benchmarks/correlate.py                 # 1,000,000 held, 100,000 incoming
+    .venv/bin/python benchmarks/correlate.py --held 100000 --incoming 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+NS = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
+
+
+def sco(kind: str, value: str | None = None, **props: object) -> dict:
+    o: dict = {"type": kind, "spec_version": "2.1", "id": f"{kind}--{uuid.uuid4()}"}
+    if value is not None:
+        o["value"] = value
+    o.update(props)
+    return o
+
+
+def observable(rng: random.Random, i: int, salt: str) -> dict:
+    k = i % 10
+    h = hashlib.sha256(f"{salt}{i}".encode()).hexdigest()
+    if k == 0:
+        return sco("ipv4-addr", f"{11 + i % 200}.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}")
+    if k == 1:
+        return sco("ipv4-addr", f"{11 + i % 200}.{(i >> 12) & 255}.{(i >> 4) & 255}.0/24")
+    if k == 2:
+        return sco("ipv6-addr", f"2001:db8:{i >> 16 & 0xffff:x}:{i & 0xffff:x}::{rng.randint(1, 0xffff):x}")
+    if k in (3, 4):
+        return sco("domain-name", f"{h[:10]}.{h[10:14]}-host.example")
+    if k == 5:
+        return sco("url", f"https://{h[:8]}.example/{h[8:16]}/p.php?id={i}")
+    if k == 6:
+        return sco("email-addr", f"{h[:8]}@{h[8:14]}.example")
+    if k == 7:
+        return sco("file", hashes={"SHA-256": h})
+    if k == 8:
+        return sco("file", hashes={"MD5": h[:32]})
+    return sco("mac-addr", ":".join(h[j:j + 2] for j in range(0, 12, 2)).replace(h[:2], "02", 1))
+
+
+def incoming(rng: random.Random, held: list[dict], m: int) -> list[dict]:
+    out = []
+    for i in range(m):
+        r = rng.random()
+        if r < 0.05:  # exact re-sighting of a held value
+            src = held[rng.randrange(len(held))]
+            out.append({**src, "id": f"{src['type']}--{uuid.uuid4()}"})
+        elif r < 0.08:  # address inside a held /24
+            src = held[rng.randrange(len(held) // 10) * 10 + 1]
+            out.append(sco("ipv4-addr", src["value"].replace(".0/24", f".{rng.randint(1, 254)}")))
+        elif r < 0.10:  # subdomain of a held domain
+            src = held[rng.randrange(len(held) // 10) * 10 + 3]
+            out.append(sco("domain-name", "www." + src["value"]))
+        else:
+            out.append(observable(rng, 10_000_000 + i, "in"))
+    return out
+
+
+def run_ingest(node, objs: list[dict], source: str | None, label: str) -> float:
+    from grotius.ingest import ingest
+
+    t = time.perf_counter()
+    s = ingest(node, objs, source=source, quiet=True, strict_refs=False)
+    dt = time.perf_counter() - t
+    if s.rejected:
+        raise SystemExit(f"{label}: {s.rejected} rejected, first: {s.errors[0]}")
+    print(f"  {label}: {len(objs):,} in {dt:.1f} s = {len(objs) / dt:,.0f} observables/s", file=sys.stderr)
+    return dt
+
+
+def db_bytes(node, table: str) -> int | None:
+    try:
+        r = node.store.query_one("SELECT SUM(pgsize) FROM dbstat WHERE name = ? OR name LIKE ?", (table, f"{table}_%"))
+        return int(r[0] or 0)
+    except Exception:
+        return None
+
+
+def bench_warninglists(n: int, sample: int) -> None:
+    from pymispwarninglists import WarningLists
+
+    from grotius.correlate import suppress, warninglists
+    from grotius.correlate.types import registry
+
+    t = time.perf_counter()
+    wl = warninglists.misp(suppress.cache_dir())
+    print(f"compiled MISP lists ready in {time.perf_counter() - t:.1f} s ({len(wl.info)} lists; cached in {suppress.cache_dir()})")
+    rng = random.Random(3)
+    raw = []
+    for i in range(n):
+        k = i % 5
+        if k == 0:
+            raw.append(f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}")
+        elif k == 1:
+            raw.append(rng.choice(["8.8.8.8", "1.1.1.1", "52.95.110.1", "13.107.42.14", "104.16.1.1"]))
+        elif k == 2:
+            raw.append(rng.choice(["www.google.com", "login.microsoftonline.com", "cdn.cloudflare.net", "s3.amazonaws.com", "github.com"]))
+        elif k == 3:
+            raw.append(f"{uuid.uuid4().hex[:10]}.example")
+        else:
+            raw.append(hashlib.md5(str(i).encode()).hexdigest())
+    values = [registry.detect_clean(v) for v in raw]
+    t = time.perf_counter()
+    hits = 0
+    for kind, v in values:
+        if wl.lookup_ids(kind, v):
+            hits += 1
+    dt = time.perf_counter() - t
+    ours = n / dt
+    print(f"grotius compiled lookup: {n:,} values in {dt:.2f} s = {ours:,.0f} lookups/s ({hits:,} flagged)")
+    t = time.perf_counter()
+    fast = WarningLists(slow_search=False)
+    slow = WarningLists(slow_search=True)
+    print(f"pymispwarninglists load (fast + slow_search): {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
+    for v in raw:
+        fast.search(v)
+    dt_fast = time.perf_counter() - t
+    print(f"pymispwarninglists search (exact sets only, misses CIDR and subdomains): {n / dt_fast:,.0f} lookups/s")
+    sub = raw[:sample]
+    t = time.perf_counter()
+    agree = 0
+    for (kind, v), r in zip(values[:sample], sub):
+        theirs = {w.name for w in slow.search(r)}
+        ours_names = set(wl.lookup(kind, v))
+        agree += bool(theirs) == bool(ours_names)
+    dt_slow = time.perf_counter() - t
+    rate_slow = sample / dt_slow
+    print(f"pymispwarninglists search (slow_search=True, CIDR + hostname semantics): {sample:,} values in {dt_slow:.1f} s = {rate_slow:,.1f} lookups/s")
+    print(f"ratio grotius / pymispwarninglists slow_search: {ours / rate_slow:,.0f}x; flagged-or-not agreement on the sample {agree}/{sample}")
+    print(f"ratio grotius / pymispwarninglists exact-set search: {ours / (n / dt_fast):.2f}x")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--held", type=int, default=1_000_000)
+    ap.add_argument("--incoming", type=int, default=100_000)
+    ap.add_argument("--wl-values", type=int, default=200_000)
+    ap.add_argument("--wl-sample", type=int, default=200)
+    ap.add_argument("--skip-store", action="store_true")
+    args = ap.parse_args()
+
+    import grotius.correlate  # noqa: F401  (registers the hook)
+    from grotius import ingest as ingest_mod
+    from grotius.node import init
+
+    print("## warninglists")
+    bench_warninglists(args.wl_values, args.wl_sample)
+    if args.skip_store:
+        return
+    proc = psutil.Process()
+    rng = random.Random(1)
+    held = [observable(rng, i, "held") for i in range(args.held)]
+    inc = incoming(rng, held, args.incoming)
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"\n## store (SQLite, {args.held:,} held, {args.incoming:,} incoming)")
+        # baseline: same ingest without the correlation hook
+        hooks = list(ingest_mod.HOOKS)
+        base = init(Path(tmp) / "base", "BASE")
+        ingest_mod.HOOKS[:] = [h for h in hooks if h.__module__ != "grotius.correlate.hook"]
+        n_base = min(args.held, 200_000)
+        dt0 = run_ingest(base, held[:n_base], None, f"ingest without correlation ({n_base:,} held)")
+        ingest_mod.HOOKS[:] = hooks
+        base.close()
+
+        node = init(Path(tmp) / "node", "NL-POL")
+        rss0 = proc.memory_info().rss
+        dt1 = run_ingest(node, held, None, "hold (ingest + index)")
+        rss1 = proc.memory_info().rss
+        dt2 = run_ingest(node, inc, "US-FED", "correlate incoming (ingest + index + match + leads)")
+        nvals = node.store.query_one("SELECT COUNT(*) FROM correlate_values")[0]
+        nment = node.store.query_one("SELECT COUNT(*) FROM correlate_mentions")[0]
+        nleads = node.store.query_one("SELECT COUNT(*) FROM correlate_leads")[0]
+        flagged = node.store.query_one("SELECT COUNT(*) FROM correlate_values WHERE flags IS NOT NULL")[0]
+        idx = sum(db_bytes(node, t) or 0 for t in ("correlate_values", "correlate_mentions", "correlate_plens"))
+        objs = db_bytes(node, "objects") or 0
+        total = os.path.getsize(Path(tmp) / "node" / "grotius.db") + sum(
+            os.path.getsize(p) for p in (Path(tmp) / "node").glob("grotius.db-wal"))
+        print(f"held: {args.held / dt1:,.0f} observables/s end to end with indexing "
+              f"(baseline without correlation {n_base / dt0:,.0f}/s; ratio {(args.held / dt1) / (n_base / dt0):.2f})")
+        print(f"incoming: {args.incoming / dt2:,.0f} observables/s end to end with matching and leads")
+        print(f"index: {nvals:,} values, {nment:,} mentions, {flagged:,} flagged; {nleads:,} leads")
+        print(f"index storage: {idx / args.held:,.0f} bytes per held observable "
+              f"(objects table {objs / args.held:,.0f} B/obs; database file {total / args.held:,.0f} B/obs)")
+        print(f"process memory growth while holding: {(rss1 - rss0) / args.held:,.0f} bytes per held observable "
+              f"(RSS {rss1 / 2**20:,.0f} MiB, includes the compiled warninglists)")
+        node.close()
+
+
+if __name__ == "__main__":
+    main()
