@@ -57,7 +57,10 @@ def respond(request: Request, status: int, body: dict[str, Any], headers: dict[s
             return renderer(request, status, body)
     if _wants_html(request):
         if status == 401:
+            # after logging in, come back to the page, not to a form's POST target
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            if request.method != "GET":
+                target = "/"
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         from .render import page
 
