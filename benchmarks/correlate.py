@@ -159,6 +159,44 @@ def bench_warninglists(n: int, sample: int) -> None:
     print(f"ratio grotius / pymispwarninglists exact-set search: {ours / (n / dt_fast):.2f}x")
 
 
+def bench_index_layer(held: list[dict], inc: list[dict], tmp: str) -> None:
+    """The correlation layer alone on the same SQLite engine: extraction, cleaning,
+    warninglist flags, value/mention upserts and matching (exact, range, subdomain, URL
+    host), without STIX validation and the objects table (which belong to ingest)."""
+    from grotius.correlate import index, suppress
+    from grotius.correlate.extract import extract
+    from grotius.node import init
+
+    node = init(Path(tmp) / "layer", "LAYER")
+    fl = suppress.flagger(node)
+
+    def feed(objs: list[dict], first_pk: int, src: str, match: bool) -> tuple[float, int]:
+        t = time.perf_counter()
+        found = 0
+        for start in range(0, len(objs), 2000):
+            batch = objs[start:start + 2000]
+            with node.store.transaction() as tx:
+                ex = [(first_pk + start + i, extract(o)) for i, o in enumerate(batch)]
+                pairs = {(m.kind, m.value) for _, e in ex for m in e.mentions}
+                values = index.upsert_values(tx, pairs, fl)
+                index.add_mentions(tx, [(values[(m.kind, m.value)].vid, pk, src) for pk, e in ex for m in e.mentions])
+                if match:
+                    ms = index.related(tx, list(values.values()))
+                    held_vids = sorted({m.held.vid for m in ms})
+                    for chunk in index._chunks(held_vids):
+                        found += sum(1 for r in tx.query(
+                            f"SELECT src FROM correlate_mentions WHERE vid IN ({','.join('?' * len(chunk))})", chunk) if r[0] != src)
+        return time.perf_counter() - t, found
+
+    dt, _ = feed(held, 1, "", False)
+    print(f"index layer, hold: {len(held):,} in {dt:.1f} s = {len(held) / dt:,.0f} observables/s")
+    dt, found = feed(inc, 10**9, "US-FED", True)
+    print(f"index layer, correlate: {len(inc):,} in {dt:.1f} s = {len(inc) / dt:,.0f} observables/s ({found:,} held mentions matched)")
+    idx = sum(db_bytes(node, t) or 0 for t in ("correlate_values", "correlate_mentions", "correlate_plens"))
+    print(f"index layer storage: {idx / len(held):,.0f} bytes per held observable")
+    node.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--held", type=int, default=1_000_000)
@@ -166,6 +204,7 @@ def main() -> None:
     ap.add_argument("--wl-values", type=int, default=200_000)
     ap.add_argument("--wl-sample", type=int, default=200)
     ap.add_argument("--skip-store", action="store_true")
+    ap.add_argument("--skip-layer", action="store_true")
     args = ap.parse_args()
 
     import grotius.correlate  # noqa: F401  (registers the hook)
@@ -181,6 +220,9 @@ def main() -> None:
     held = [observable(rng, i, "held") for i in range(args.held)]
     inc = incoming(rng, held, args.incoming)
     with tempfile.TemporaryDirectory() as tmp:
+        if not args.skip_layer:
+            print(f"\n## index layer (SQLite, {args.held:,} held, {args.incoming:,} incoming)")
+            bench_index_layer(held, inc, tmp)
         print(f"\n## store (SQLite, {args.held:,} held, {args.incoming:,} incoming)")
         # baseline: same ingest without the correlation hook
         hooks = list(ingest_mod.HOOKS)

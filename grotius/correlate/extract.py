@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from grotius.correlate.types import registry
 from grotius.exc import PatternError
@@ -55,16 +55,16 @@ _TEXT_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _TEXT_PROPS = ("name", "description")
 
 
-@dataclass(frozen=True, slots=True)
-class Mention:
+# NamedTuples, not frozen dataclasses: one is built per value at ingest, and a tuple is
+# several times cheaper to construct
+class Mention(NamedTuple):
     kind: str
     value: str
     #: where in the object: a property path or ``pattern:<object_type>:<path>``
     path: str
 
 
-@dataclass(frozen=True, slots=True)
-class Unreduced:
+class Unreduced(NamedTuple):
     path: str
     reason: str
 
@@ -95,10 +95,10 @@ class Extraction:
 
 def extract(obj: dict[str, Any]) -> Extraction:
     out = Extraction()
-    t = obj.get("type")
+    t = obj.get("type") or ""
     if t == "indicator" and obj.get("pattern_type", "stix") == "stix" and isinstance(obj.get("pattern"), str):
         _from_pattern(obj["pattern"], out)
-    kinds = _SCO_VALUE.get(t or "")
+    kinds = _SCO_VALUE.get(t)
     if kinds and "value" in obj:
         out.add(kinds, obj["value"], "value")
     elif t == "autonomous-system" and "number" in obj:
@@ -107,7 +107,8 @@ def extract(obj: dict[str, Any]) -> Extraction:
         hashes = obj.get(key)
         if isinstance(hashes, dict):
             _hashes(hashes, key, out)
-    _named(obj, "", out, depth=0)
+    if t.startswith("x-") or "extensions" in obj or any(k[:2] == "x_" for k in obj):
+        _named(obj, "", out, depth=0)
     for prop in _TEXT_PROPS:
         text = obj.get(prop)
         if isinstance(text, str):

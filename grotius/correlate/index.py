@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from grotius.correlate.extract import Mention
 from grotius.correlate.kinds.net import ip_range, parent_domains, reversed_labels, url_host
@@ -22,16 +21,14 @@ MAX_MENTIONS = 200
 MAX_SCAN = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class Value:
+class Value(NamedTuple):
     vid: int
     kind: str
     value: str
     flags: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     """``incoming`` value relates to ``held`` value by ``relation``."""
 
     incoming: Value
