@@ -158,8 +158,11 @@ def page(
     object_id: str | None = None,
 ) -> tuple[list[Row], bool]:
     """One page of versions in date_added order: (rows, more)."""
-    where = ["ci.cid = ?", "ci.date_added > ?"]
-    params: list[Any] = [cid, f.lower]
+    # cid and the cursor go into the text as integers, not parameters: PostgreSQL would
+    # otherwise switch a prepared page query to a generic plan that cannot see the
+    # cursor and sorts the whole collection (70 ms instead of 1 ms at 5,000 objects)
+    where = [f"ci.cid = {int(cid)}", f"ci.date_added > {int(f.lower)}"]
+    params: list[Any] = []
     ids = [object_id] if object_id else f.ids
     if ids:
         where.append(f"o.id IN ({','.join('?' * len(ids))})")
