@@ -169,3 +169,10 @@ def lists(ctx: click.Context, home: Path | None, as_json: bool, enable: tuple[st
         return
     for r in rows:
         click.echo(f"{'on ' if r['enabled'] else 'off'}  {r['type']:<10} {r['entries']:>9}  {r['name']}")
+
+
+# `grotius demo` runs the steps areas register; the CLI imports this module, so the
+# correlation step is in place whenever the demo is built from the command line.
+from grotius.correlate import demo as _demo  # noqa: E402
+
+_demo.register()
