@@ -169,31 +169,29 @@ def related(tx: Tx, values: Sequence[Value]) -> list[Match]:
     # an incoming domain (URLs on it included)
     for v in values:
         if v.kind in ("ipv4-cidr", "ipv6-cidr"):
+            # one range scan finds held addresses and held ranges starting inside this one
             _, lo, hi, _ = derived(v.kind, v.value)
             addr_kind = v.kind.split("-")[0]
             for r in tx.query(
-                f"SELECT vid, kind, value, flags FROM correlate_values WHERE kind = ? AND lo >= ? AND lo <= ? LIMIT {MAX_SCAN}",
-                (addr_kind, lo, hi),
+                "SELECT vid, kind, value, flags, hi FROM correlate_values "
+                f"WHERE kind IN (?, ?) AND lo >= ? AND lo <= ? LIMIT {MAX_SCAN}",
+                (addr_kind, v.kind, lo, hi),
             ):
-                out.append(Match(v, _row_value(r), "contains"))
-            for r in tx.query(
-                f"SELECT vid, kind, value, flags FROM correlate_values WHERE kind = ? AND lo >= ? AND hi <= ? AND lo <= ? LIMIT {MAX_SCAN}",
-                (v.kind, lo, hi, hi),
-            ):
-                if r[0] != v.vid:
-                    out.append(Match(v, _row_value(r), "overlaps"))
+                if r[0] == v.vid or r[4] > hi:
+                    continue  # itself, or a range that sticks out (found as enclosing above if it is)
+                out.append(Match(v, _row_value(r), "contains" if r[1] == addr_kind else "overlaps"))
         elif v.kind == "domain" and "." in v.value:
+            # held subdomains and URLs on this domain or below it share its reversed-label prefix
             rk = reversed_labels(v.value)
             for r in tx.query(
-                f"SELECT vid, kind, value, flags FROM correlate_values WHERE rkey > ? AND rkey < ? LIMIT {MAX_SCAN}",
+                f"SELECT vid, kind, value, flags, rkey FROM correlate_values WHERE rkey >= ? AND rkey < ? LIMIT {MAX_SCAN}",
                 (rk, rk[:-1] + "/"),
             ):
-                out.append(Match(v, _row_value(r), "parent-domain" if r[1] == "domain" else "host-of-url"))
-            # URLs whose host is exactly this domain share its rkey
-            for r in tx.query(
-                f"SELECT vid, kind, value, flags FROM correlate_values WHERE rkey = ? AND kind = 'url' LIMIT {MAX_SCAN}", (rk,)
-            ):
-                out.append(Match(v, _row_value(r), "host-of-url"))
+                if r[1] == "domain":
+                    if r[0] != v.vid:
+                        out.append(Match(v, _row_value(r), "parent-domain"))
+                elif r[1] == "url":
+                    out.append(Match(v, _row_value(r), "host-of-url"))
     return out
 
 
