@@ -1,0 +1,406 @@
+"""Typology detectors as SQL steps that DuckDB and Spark SQL both run unchanged.
+
+Each detector leaves a table ``m_<typology>(akey, tx_id)``: one row per transaction of each
+alert, ``akey`` naming the alert inside this run. Windowed detectors first find qualifying
+buckets (``c_*``: anchor, kind, b, ws, we) and their transactions (``ct_*``), then merge
+overlapping buckets of the same anchor into one alert (``_islands``). Path detectors
+(cycles, pass-through chains) expand paths one hop per step, a bounded iteration both
+engines run, with one column per hop so no engine-specific array functions are needed.
+
+Portable SQL used here: CAST(.. AS STRING|BIGINT|DOUBLE), concat, instr, floor, window
+functions with ROWS frames, LEFT JOIN .. IS NULL instead of ANTI JOIN.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Callable
+
+from .engines import Engine
+from .params import Params, TYPOLOGIES
+
+Step = Callable[[Engine, Params], None]
+
+
+def _dec(d: Decimal) -> str:
+    return f"CAST('{format(d, 'f')}' AS DECIMAL(38,8))"
+
+
+def prepare(engine: Engine, params: Params) -> None:
+    """Edges between different accounts; self-transfers are bookkeeping, not flows."""
+    engine.create(
+        "e",
+        "SELECT seq, tx_id, src, dst, amount, currency, amount_received, currency_received, ts "
+        "FROM tx WHERE src <> dst",
+        materialize=True,
+    )
+
+
+def _buckets(window: int, name: str, engine: Engine, where: str = "") -> None:
+    """Every edge in its two hopping buckets: kind 0 starts at 0, kind 1 half a window later."""
+    half = window // 2
+    cond = f"WHERE {where}" if where else ""
+    engine.create(
+        name,
+        f"SELECT seq, tx_id, src, dst, amount, currency, amount_received, currency_received, ts, "
+        f"0 AS kind, CAST(floor(ts / {window}) AS BIGINT) AS b FROM e {cond} "
+        f"UNION ALL "
+        f"SELECT seq, tx_id, src, dst, amount, currency, amount_received, currency_received, ts, "
+        f"1 AS kind, CAST(floor((ts + {half}) / {window}) AS BIGINT) AS b FROM e {cond}",
+        materialize=True,
+    )
+
+
+def _bounds(window: int) -> str:
+    half = window // 2
+    return f"b * {window} - kind * {half} AS ws, b * {window} - kind * {half} + {window} AS we"
+
+
+def _islands(engine: Engine, typ: str) -> None:
+    """Merge overlapping qualifying buckets of one anchor into one alert ``m_<typ>``."""
+    engine.create(
+        f"i1_{typ}",
+        f"SELECT anchor, kind, b, ws, we, max(we) OVER (PARTITION BY anchor ORDER BY ws, kind "
+        f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end FROM c_{typ}",
+    )
+    engine.create(
+        f"i2_{typ}",
+        f"SELECT anchor, kind, b, sum(CASE WHEN prev_end IS NULL OR ws >= prev_end THEN 1 ELSE 0 END) "
+        f"OVER (PARTITION BY anchor ORDER BY ws, kind ROWS UNBOUNDED PRECEDING) AS island FROM i1_{typ}",
+    )
+    engine.create(
+        f"m_{typ}",
+        f"SELECT DISTINCT concat('{typ}|', i.anchor, '|', CAST(i.island AS STRING)) AS akey, ct.tx_id "
+        f"FROM i2_{typ} i JOIN ct_{typ} ct ON ct.anchor = i.anchor AND ct.kind = i.kind AND ct.b = i.b",
+        materialize=True,
+    )
+
+
+def _fan(engine: Engine, params: Params, typ: str, side: str, other: str) -> None:
+    p = params.fan_in if typ == "fan_in" else params.fan_out
+    _buckets(p.window, f"bk_{typ}", engine)
+    engine.create(
+        f"c_{typ}",
+        f"SELECT {side} AS anchor, kind, b, {_bounds(p.window)} FROM bk_{typ} GROUP BY {side}, kind, b "
+        f"HAVING count(DISTINCT {other}) >= {p.min_counterparties} AND count(*) >= {p.min_transactions}",
+    )
+    engine.create(
+        f"ct_{typ}",
+        f"SELECT c.anchor, c.kind, c.b, k.tx_id FROM bk_{typ} k JOIN c_{typ} c "
+        f"ON c.anchor = k.{side} AND c.kind = k.kind AND c.b = k.b",
+    )
+    _islands(engine, typ)
+
+
+def fan_in(engine: Engine, params: Params) -> None:
+    _fan(engine, params, "fan_in", "dst", "src")
+
+
+def fan_out(engine: Engine, params: Params) -> None:
+    _fan(engine, params, "fan_out", "src", "dst")
+
+
+def gather_scatter(engine: Engine, params: Params) -> None:
+    """Money gathered into one account from many, then scattered to many, in one window."""
+    p = params.gather_scatter
+    _buckets(p.window, "bk_gs", engine)
+    engine.create(
+        "gs_in",
+        f"SELECT dst AS acct, kind, b, count(DISTINCT src) AS n, min(ts) AS first_ts FROM bk_gs "
+        f"GROUP BY dst, kind, b HAVING count(DISTINCT src) >= {p.min_in}",
+    )
+    engine.create(
+        "gs_out",
+        f"SELECT src AS acct, kind, b, count(DISTINCT dst) AS n, max(ts) AS last_ts FROM bk_gs "
+        f"GROUP BY src, kind, b HAVING count(DISTINCT dst) >= {p.min_out}",
+    )
+    engine.create(
+        "c_gather_scatter",
+        f"SELECT i.acct AS anchor, i.kind, i.b, {_bounds(p.window).replace('b *', 'i.b *').replace('kind *', 'i.kind *')} "
+        f"FROM gs_in i JOIN gs_out o ON o.acct = i.acct AND o.kind = i.kind AND o.b = i.b "
+        f"WHERE i.first_ts <= o.last_ts",
+    )
+    engine.create(
+        "ct_gather_scatter",
+        "SELECT c.anchor, c.kind, c.b, k.tx_id FROM bk_gs k JOIN c_gather_scatter c "
+        "ON c.kind = k.kind AND c.b = k.b AND (c.anchor = k.dst OR c.anchor = k.src)",
+    )
+    _islands(engine, "gather_scatter")
+
+
+def scatter_gather(engine: Engine, params: Params) -> None:
+    """One source pays several intermediaries who each pay the same destination."""
+    p = params.scatter_gather
+    k = p.min_intermediaries
+    _buckets(p.window, "bk_sg", engine)
+    # only fan-outs and fan-ins of at least k can take part: prunes hub paths cheaply
+    engine.create(
+        "sg_out",
+        f"SELECT src AS acct, kind, b FROM bk_sg GROUP BY src, kind, b HAVING count(DISTINCT dst) >= {k}",
+    )
+    engine.create("sg_in", "SELECT DISTINCT dst AS acct FROM bk_sg GROUP BY dst, kind, b "
+                  f"HAVING count(DISTINCT src) >= {k}")
+    engine.create(
+        "sg_paths",
+        "SELECT e1.src AS s, e2.dst AS d, e1.dst AS m, e1.tx_id AS t1, e2.tx_id AS t2, e1.kind, e1.b "
+        "FROM bk_sg e1 JOIN sg_out o ON o.acct = e1.src AND o.kind = e1.kind AND o.b = e1.b "
+        "JOIN e e2 ON e2.src = e1.dst "
+        "JOIN sg_in gi ON gi.acct = e2.dst "
+        f"WHERE e2.dst <> e1.src AND (e2.ts > e1.ts OR (e2.ts = e1.ts AND e2.seq > e1.seq)) "
+        f"AND e2.ts < e1.b * {p.window} - e1.kind * {p.window // 2} + {p.window}",
+    )
+    engine.create(
+        "c_scatter_gather",
+        f"SELECT concat(s, '>', d) AS anchor, kind, b, {_bounds(p.window)} FROM sg_paths "
+        f"GROUP BY s, d, kind, b HAVING count(DISTINCT m) >= {k}",
+    )
+    engine.create(
+        "ct_scatter_gather",
+        "SELECT c.anchor, c.kind, c.b, x.tx_id FROM c_scatter_gather c JOIN "
+        "(SELECT concat(s, '>', d) AS anchor, kind, b, t1 AS tx_id FROM sg_paths "
+        " UNION SELECT concat(s, '>', d) AS anchor, kind, b, t2 AS tx_id FROM sg_paths) x "
+        "ON x.anchor = c.anchor AND x.kind = c.kind AND x.b = c.b",
+    )
+    _islands(engine, "scatter_gather")
+
+
+def _trimmed_edges(engine: Engine, name: str, rounds: int = 3) -> None:
+    """Edges whose ends can lie on a cycle: drop sources and sinks a few times over."""
+    engine.create(name, "SELECT seq, tx_id, src, dst, ts, amount FROM e")
+    for _ in range(rounds):
+        engine.create(
+            f"{name}_n",
+            f"SELECT x.seq, x.tx_id, x.src, x.dst, x.ts, x.amount FROM {name} x "
+            f"JOIN (SELECT DISTINCT dst AS acct FROM {name}) hi ON hi.acct = x.src "
+            f"JOIN (SELECT DISTINCT src AS acct FROM {name}) ho ON ho.acct = x.dst",
+        )
+        engine.create(name, f"SELECT * FROM {name}_n", materialize=True)
+
+
+def _path_columns(n: int, upto: int, prefix: str = "p.") -> str:
+    return ", ".join(f"{prefix}t{i}" if i <= upto else f"CAST(NULL AS STRING) AS t{i}" for i in range(1, n + 1))
+
+
+def cycle(engine: Engine, params: Params) -> None:
+    """Time-ordered simple cycles: a0 -> a1 -> ... -> a0, each payment after the one before.
+
+    A cycle is found once, from its earliest payment, so there are no rotations to remove.
+    """
+    p = params.cycle
+    n = p.max_hops
+    _trimmed_edges(engine, "ce")
+    tol = p.amount_tolerance
+    amount_ok = (
+        f"AND CAST(x.amount AS DOUBLE) >= p.last_amount * {1 - tol!r} AND CAST(x.amount AS DOUBLE) <= p.last_amount * {1 + tol!r} "
+        if tol >= 0 else ""
+    )
+    tcols = ", ".join(f"CAST(NULL AS STRING) AS t{i}" for i in range(2, n + 1))
+    engine.create(
+        "cp",
+        f"SELECT src AS start_acct, dst AS cur, ts AS t_first, ts AS t_last, seq AS last_seq, "
+        f"CAST(amount AS DOUBLE) AS last_amount, "
+        f"concat('|', src, '|', dst, '|') AS accts, 1 AS hops, tx_id AS t1, {tcols} FROM ce",
+    )
+    engine.create("cyc", f"SELECT CAST(NULL AS STRING) AS akey, {_path_columns(n, n, '')} FROM cp WHERE 1 = 0")
+    for h in range(2, n + 1):
+        cols = ", ".join(
+            ("x.tx_id AS t%d" % i) if i == h else (f"p.t{i}" if i < h else f"CAST(NULL AS STRING) AS t{i}")
+            for i in range(1, n + 1)
+        )
+        closing_only = "AND x.dst = p.start_acct" if h == n else ""
+        engine.create(
+            "cp_next",
+            f"SELECT p.start_acct, x.dst AS cur, p.t_first, x.ts AS t_last, x.seq AS last_seq, "
+            f"CAST(x.amount AS DOUBLE) AS last_amount, "
+            f"concat(p.accts, x.dst, '|') AS accts, {h} AS hops, {cols} "
+            f"FROM cp p JOIN ce x ON x.src = p.cur "
+            f"WHERE (x.ts > p.t_last OR (x.ts = p.t_last AND x.seq > p.last_seq)) "
+            f"AND x.ts <= p.t_first + {p.window} "
+            f"AND (x.dst = p.start_acct OR instr(p.accts, concat('|', x.dst, '|')) = 0) {amount_ok}{closing_only}",
+            materialize=True,
+        )
+        if h >= p.min_hops:
+            engine.create(
+                "cyc_n",
+                f"SELECT * FROM cyc UNION ALL SELECT concat('cycle|', t1, '|', t{h}) AS akey, "
+                f"{_path_columns(n, n, '')} FROM cp_next WHERE cur = start_acct",
+            )
+            engine.create("cyc", "SELECT * FROM cyc_n")
+        engine.create("cp", "SELECT * FROM cp_next WHERE cur <> start_acct")
+        if engine.count("cp") == 0:
+            break
+    engine.create(
+        "m_cycle",
+        " UNION ALL ".join(f"SELECT akey, t{i} AS tx_id FROM cyc WHERE t{i} IS NOT NULL" for i in range(1, n + 1)),
+        materialize=True,
+    )
+
+
+def pass_through(engine: Engine, params: Params) -> None:
+    """Chains of accounts that pass on most of what they receive within ``max_delay``."""
+    p = params.pass_through
+    n = p.max_length
+    keep = 1.0 - p.tolerance
+    engine.create(
+        "pt_pairs",
+        f"SELECT e1.tx_id AS t_in, e2.tx_id AS t_out, e1.src AS a_in, e2.dst AS a_out, e2.ts AS ts_out "
+        f"FROM e e1 JOIN e e2 ON e2.src = e1.dst "
+        f"WHERE (e2.ts > e1.ts OR (e2.ts = e1.ts AND e2.seq > e1.seq)) AND e2.ts <= e1.ts + {p.max_delay} "
+        f"AND e2.currency = e1.currency_received AND e2.amount <= e1.amount_received "
+        f"AND CAST(e2.amount AS DOUBLE) >= CAST(e1.amount_received AS DOUBLE) * {keep!r} "
+        f"AND e2.dst <> e1.src",
+        materialize=True,
+    )
+    # chain heads: an incoming payment that is not itself passed-on money
+    tcols = ", ".join(f"CAST(NULL AS STRING) AS t{i}" for i in range(3, n + 1))
+    engine.create(
+        "pc",
+        f"SELECT concat('|', q.t_in, '|', q.t_out, '|') AS pkey, q.t_out AS cur, "
+        f"concat('|', q.a_in, '|', e1.dst, '|', q.a_out, '|') AS accts, q.t_in AS t1, q.t_out AS t2"
+        f"{', ' + tcols if tcols else ''} "
+        f"FROM pt_pairs q JOIN e e1 ON e1.tx_id = q.t_in "
+        f"LEFT JOIN (SELECT DISTINCT t_out FROM pt_pairs) r ON r.t_out = q.t_in WHERE r.t_out IS NULL",
+    )
+    engine.create("ptc", f"SELECT CAST(NULL AS STRING) AS akey, {_path_columns(n, n, '')} FROM pc WHERE 1 = 0")
+    for length in range(2, n + 1):
+        if length < n:
+            h = length + 1
+            cols = ", ".join(
+                ("q.t_out AS t%d" % i) if i == h else (f"p.t{i}" if i < h else f"CAST(NULL AS STRING) AS t{i}")
+                for i in range(1, n + 1)
+            )
+            engine.create(
+                "pc_next",
+                f"SELECT concat(p.pkey, q.t_out, '|') AS pkey, q.t_out AS cur, concat(p.accts, q.a_out, '|') AS accts, "
+                f"{cols}, p.pkey AS parent_key "
+                f"FROM pc p JOIN pt_pairs q ON q.t_in = p.cur WHERE instr(p.accts, concat('|', q.a_out, '|')) = 0",
+                materialize=True,
+            )
+            ends = "LEFT JOIN (SELECT DISTINCT parent_key FROM pc_next) x ON x.parent_key = p.pkey WHERE x.parent_key IS NULL"
+        else:
+            ends = ""
+        if length >= p.min_length:
+            # a chain ends where no pair continues it (or at max_length)
+            engine.create(
+                "ptc_n",
+                f"SELECT * FROM ptc UNION ALL SELECT concat('pass_through', p.pkey) AS akey, "
+                f"{_path_columns(n, n)} FROM pc p {ends}",
+            )
+            engine.create("ptc", "SELECT * FROM ptc_n")
+        if length == n:
+            break
+        engine.create("pc", "SELECT pkey, cur, accts, " + ", ".join(f"t{i}" for i in range(1, n + 1)) + " FROM pc_next")
+        if engine.count("pc") == 0:
+            break
+    engine.create(
+        "m_pass_through",
+        " UNION ALL ".join(f"SELECT akey, t{i} AS tx_id FROM ptc WHERE t{i} IS NOT NULL" for i in range(1, n + 1)),
+        materialize=True,
+    )
+
+
+def bipartite(engine: Engine, params: Params) -> None:
+    """A set of sources that each pay the same set of destinations within one window."""
+    p = params.bipartite
+    _buckets(p.window, "bk_bp", engine)
+    engine.create(
+        "bp_sd",
+        f"SELECT DISTINCT k.src, k.dst, k.kind, k.b FROM bk_bp k JOIN "
+        f"(SELECT src, kind, b FROM bk_bp GROUP BY src, kind, b "
+        f" HAVING count(DISTINCT dst) >= 2 AND count(DISTINCT dst) <= {p.max_source_fanout}) f "
+        f"ON f.src = k.src AND f.kind = k.kind AND f.b = k.b",
+        materialize=True,
+    )
+    engine.create(
+        "bp_pairs",
+        f"SELECT x.kind, x.b, x.dst AS d1, y.dst AS d2 FROM bp_sd x JOIN bp_sd y "
+        f"ON y.src = x.src AND y.kind = x.kind AND y.b = x.b AND x.dst < y.dst "
+        f"GROUP BY x.kind, x.b, x.dst, y.dst HAVING count(*) >= {p.min_sources}",
+    )
+    # a group is named by its smallest destination: one that is never the larger of a pair
+    engine.create(
+        "bp_heads",
+        f"SELECT q.kind, q.b, q.d1 AS anchor FROM bp_pairs q "
+        f"LEFT JOIN (SELECT DISTINCT kind, b, d2 FROM bp_pairs) r ON r.kind = q.kind AND r.b = q.b AND r.d2 = q.d1 "
+        f"WHERE r.d2 IS NULL GROUP BY q.kind, q.b, q.d1 HAVING count(*) + 1 >= {p.min_destinations}",
+    )
+    engine.create(
+        "bp_dst",
+        "SELECT kind, b, anchor, anchor AS acct FROM bp_heads UNION "
+        "SELECT h.kind, h.b, h.anchor, q.d2 AS acct FROM bp_heads h JOIN bp_pairs q "
+        "ON q.kind = h.kind AND q.b = h.b AND q.d1 = h.anchor",
+    )
+    engine.create(
+        "bp_src",
+        f"SELECT g.kind, g.b, g.anchor, s.src AS acct FROM bp_sd s JOIN bp_dst g "
+        f"ON g.kind = s.kind AND g.b = s.b AND g.acct = s.dst GROUP BY g.kind, g.b, g.anchor, s.src "
+        f"HAVING count(*) >= 2",
+    )
+    engine.create("c_bipartite", f"SELECT anchor, kind, b, {_bounds(p.window)} FROM bp_heads")
+    engine.create(
+        "ct_bipartite",
+        "SELECT DISTINCT g.anchor, g.kind, g.b, k.tx_id FROM bk_bp k "
+        "JOIN bp_dst g ON g.kind = k.kind AND g.b = k.b AND g.acct = k.dst "
+        "JOIN bp_src s ON s.kind = g.kind AND s.b = g.b AND s.anchor = g.anchor AND s.acct = k.src",
+    )
+    _islands(engine, "bipartite")
+
+
+def stack(engine: Engine, params: Params) -> None:
+    """Layered bipartite: one bipartite alert's destinations pay on as another's sources."""
+    if "bipartite" not in _enabled(params):
+        bipartite(engine, params)
+    p = params.stack
+    engine.create(
+        "st_layer",
+        "SELECT m.akey, t.src, t.dst, t.ts FROM m_bipartite m JOIN e t ON t.tx_id = m.tx_id",
+    )
+    engine.create(
+        "st_pairs",
+        f"SELECT lo.akey AS lower_key, up.akey AS upper_key FROM "
+        f"(SELECT DISTINCT akey, dst AS acct FROM st_layer) lo JOIN (SELECT DISTINCT akey, src AS acct FROM st_layer) up "
+        f"ON up.acct = lo.acct AND up.akey <> lo.akey "
+        f"GROUP BY lo.akey, up.akey HAVING count(*) >= {p.min_shared}",
+    )
+    engine.create(
+        "m_stack",
+        "SELECT DISTINCT concat('stack|', s.lower_key, '|', s.upper_key) AS akey, m.tx_id FROM st_pairs s "
+        "JOIN m_bipartite m ON m.akey = s.lower_key OR m.akey = s.upper_key",
+        materialize=True,
+    )
+
+
+def structuring(engine: Engine, params: Params) -> None:
+    """Repeated payments just under a reporting threshold from one account."""
+    p = params.structuring
+    low = p.threshold * (1 - p.margin)
+    _buckets(p.window, "bk_st", engine, where=f"amount >= {_dec(low)} AND amount < {_dec(p.threshold)}")
+    engine.create(
+        "c_structuring",
+        f"SELECT src AS anchor, kind, b, {_bounds(p.window)} FROM bk_st GROUP BY src, kind, b "
+        f"HAVING count(*) >= {p.min_transactions}",
+    )
+    engine.create(
+        "ct_structuring",
+        "SELECT c.anchor, c.kind, c.b, k.tx_id FROM bk_st k JOIN c_structuring c "
+        "ON c.anchor = k.src AND c.kind = k.kind AND c.b = k.b",
+    )
+    _islands(engine, "structuring")
+
+
+DETECTORS: dict[str, Step] = {
+    "fan_in": fan_in,
+    "fan_out": fan_out,
+    "gather_scatter": gather_scatter,
+    "scatter_gather": scatter_gather,
+    "cycle": cycle,
+    "bipartite": bipartite,
+    "stack": stack,
+    "pass_through": pass_through,
+    "structuring": structuring,
+}
+assert tuple(DETECTORS) == TYPOLOGIES
+
+
+def _enabled(params: Params) -> tuple[str, ...]:
+    return params.typologies or TYPOLOGIES

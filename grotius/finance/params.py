@@ -1,0 +1,161 @@
+"""Detector parameters and their defaults (documented in docs/finance.md).
+
+Times are seconds. Windowed detectors use hopping windows: buckets of ``window`` seconds
+laid twice, the second set shifted by half a window, so a pattern that spans at most
+``window / 2`` always falls wholly inside one bucket; longer ones (up to ``window``) are
+found when the bucket boundaries allow. Qualifying buckets of the same anchor that overlap
+are merged into one alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, asdict
+from decimal import Decimal
+from typing import Any
+
+from ..exc import InvalidInput
+
+DAY = 86400
+HOUR = 3600
+
+
+@dataclass
+class FanParams:
+    window: int = 4 * DAY
+    #: distinct counterparties needed inside one window
+    min_counterparties: int = 5
+    #: transactions needed inside one window (raise it to look for repeated transfers)
+    min_transactions: int = 1
+
+
+@dataclass
+class GatherScatterParams:
+    window: int = 4 * DAY
+    min_in: int = 4
+    min_out: int = 4
+
+
+@dataclass
+class ScatterGatherParams:
+    window: int = 4 * DAY
+    #: distinct intermediaries between the same source and destination
+    min_intermediaries: int = 4
+
+
+@dataclass
+class CycleParams:
+    #: first to last transaction of a cycle
+    window: int = 10 * DAY
+    max_hops: int = 6
+    min_hops: int = 3
+    #: each payment within this fraction of the one before (laundered money keeps its
+    #: size, minus fees); a negative value turns the amount condition off
+    amount_tolerance: float = 0.2
+
+
+@dataclass
+class BipartiteParams:
+    window: int = 4 * DAY
+    #: sources every destination pair must share
+    min_sources: int = 3
+    min_destinations: int = 3
+    #: sources sending to more accounts than this in one bucket are left out of pair
+    #: counting (payroll/merchant hubs would otherwise make the pair count quadratic)
+    max_source_fanout: int = 50
+
+
+@dataclass
+class StackParams:
+    #: accounts a lower layer's destinations and the upper layer's sources must share
+    min_shared: int = 2
+
+
+@dataclass
+class PassThroughParams:
+    #: longest stay of money in one account
+    max_delay: int = 24 * HOUR
+    #: the amount passed on is between (1 - tolerance) and 1 times the amount received
+    tolerance: float = 0.1
+    #: transactions in a chain (3 = two accounts passing money on)
+    min_length: int = 3
+    max_length: int = 8
+
+
+@dataclass
+class StructuringParams:
+    window: int = 10 * DAY
+    #: reporting threshold, in the payment currency
+    threshold: Decimal = Decimal("10000")
+    #: amounts in [threshold * (1 - margin), threshold) count as "just under"
+    margin: Decimal = Decimal("0.1")
+    min_transactions: int = 3
+
+
+@dataclass
+class Params:
+    fan_in: FanParams = field(default_factory=FanParams)
+    fan_out: FanParams = field(default_factory=FanParams)
+    gather_scatter: GatherScatterParams = field(default_factory=GatherScatterParams)
+    scatter_gather: ScatterGatherParams = field(default_factory=ScatterGatherParams)
+    cycle: CycleParams = field(default_factory=CycleParams)
+    bipartite: BipartiteParams = field(default_factory=BipartiteParams)
+    stack: StackParams = field(default_factory=StackParams)
+    pass_through: PassThroughParams = field(default_factory=PassThroughParams)
+    structuring: StructuringParams = field(default_factory=StructuringParams)
+    #: typologies to run (default all)
+    typologies: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["structuring"] = {k: str(v) if isinstance(v, Decimal) else v for k, v in d["structuring"].items()}
+        d["typologies"] = list(self.typologies)
+        return d
+
+    def set(self, assignment: str) -> None:
+        """Apply ``detector.param=value`` (as given on the command line with --set)."""
+        if "=" not in assignment or "." not in assignment.split("=", 1)[0]:
+            raise InvalidInput(f"--set {assignment!r}: expected detector.parameter=value", property="set")
+        key, value = assignment.split("=", 1)
+        det, name = key.strip().split(".", 1)
+        group = getattr(self, det.replace("-", "_"), None)
+        if group is None or det == "typologies":
+            raise InvalidInput(f"--set {assignment!r}: unknown detector {det!r}", property="set")
+        types = {f.name: f.type for f in fields(group)}
+        name = name.replace("-", "_")
+        if name not in types:
+            raise InvalidInput(
+                f"--set {assignment!r}: {det} has no parameter {name!r} (has {', '.join(types)})", property="set"
+            )
+        current = getattr(group, name)
+        try:
+            if isinstance(current, Decimal):
+                new: Any = Decimal(value)
+            elif isinstance(current, float):
+                new = float(value)
+            else:
+                new = int(_seconds(value) if name in ("window", "max_delay") else value)
+        except (ValueError, ArithmeticError):
+            raise InvalidInput(f"--set {assignment!r}: {value!r} is not a valid {type(current).__name__}", property="set") from None
+        setattr(group, name, new)
+
+
+def _seconds(text: str) -> int:
+    """'90', '36h', '4d' -> seconds."""
+    t = text.strip().lower()
+    units = {"s": 1, "m": 60, "h": HOUR, "d": DAY}
+    if t and t[-1] in units:
+        return int(float(t[:-1]) * units[t[-1]])
+    return int(t)
+
+
+TYPOLOGIES = (
+    "fan_in",
+    "fan_out",
+    "gather_scatter",
+    "scatter_gather",
+    "cycle",
+    "bipartite",
+    "stack",
+    "pass_through",
+    "structuring",
+)

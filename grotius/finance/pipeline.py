@@ -1,0 +1,178 @@
+"""One analysis run: import, detect on an engine, assemble alerts, write results."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..exc import InvalidInput
+from .alerts import Alert, Tx, build_alert, rank_accounts, rank_transactions
+from .detectors import DETECTORS, prepare
+from .engines import Engine, as_decimal, open_engine
+from .formats import ImportReport, to_canonical
+from .params import Params, TYPOLOGIES
+
+Progress = Callable[[str, int, int], None]  # (step, done, total)
+
+
+@dataclass
+class Result:
+    alerts: list[Alert]
+    report: ImportReport
+    engine: str
+    engine_version: str
+    seconds: dict[str, float] = field(default_factory=dict)
+    transactions: int = 0
+    model: dict[str, Any] | None = None
+
+    def summary(self) -> dict[str, Any]:
+        per: dict[str, int] = {}
+        for a in self.alerts:
+            per[a.typology] = per.get(a.typology, 0) + 1
+        return {
+            "import": self.report.to_dict(),
+            "engine": self.engine,
+            "engine_version": self.engine_version,
+            "transactions": self.transactions,
+            "alerts": len(self.alerts),
+            "alerts_per_typology": per,
+            "seconds": self.seconds,
+            **({"model": self.model} if self.model else {}),
+        }
+
+
+def typologies_of(params: Params) -> tuple[str, ...]:
+    chosen = params.typologies or TYPOLOGIES
+    for t in chosen:
+        if t not in DETECTORS:
+            raise InvalidInput(f"unknown typology {t!r}; expected some of {', '.join(TYPOLOGIES)}", property="typology")
+    return tuple(t for t in TYPOLOGIES if t in chosen)
+
+
+def detect(
+    engine: Engine, params: Params, progress: Progress | None = None, input_format: str = ""
+) -> tuple[list[Alert], dict[str, float]]:
+    """Run the detectors on the loaded ``tx`` table and assemble the alerts."""
+    chosen = typologies_of(params)
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    prepare(engine, params)
+    seconds["prepare"] = time.perf_counter() - t0
+    for i, typ in enumerate(chosen):
+        if progress:
+            progress(typ, i, len(chosen))
+        t0 = time.perf_counter()
+        DETECTORS[typ](engine, params)
+        seconds[typ] = time.perf_counter() - t0
+    if progress:
+        progress("evidence", len(chosen), len(chosen))
+    t0 = time.perf_counter()
+    union = " UNION ALL ".join(f"SELECT '{t}' AS typ, akey, tx_id FROM m_{t}" for t in chosen)
+    rows = engine.fetch(
+        "SELECT u.typ, u.akey, t.tx_id, t.seq, t.src, t.dst, t.amount, t.currency, t.amount_received, "
+        "t.currency_received, t.ts, t.src_bank, t.dst_bank, t.payment_format "
+        f"FROM ({union}) u JOIN tx t ON t.tx_id = u.tx_id"
+    )
+    groups: dict[tuple[str, str], dict[str, Tx]] = {}
+    for r in rows:
+        tx = Tx(r[2], int(r[3]), r[4], r[5], as_decimal(r[6]), r[7] or "", as_decimal(r[8]), r[9] or "", int(r[10]),
+                r[11] or "", r[12] or "", r[13] or "")
+        groups.setdefault((r[0], r[1]), {})[tx.tx_id] = tx
+    alerts: dict[str, Alert] = {}
+    for (typ, _akey), txs in groups.items():
+        a = build_alert(typ, list(txs.values()), params, engine.name, engine.version, input_format)
+        alerts[a.id] = a  # the same evidence found twice is one alert
+    out = sorted(alerts.values(), key=lambda a: (-a.score, a.typology, a.id))
+    seconds["assemble"] = time.perf_counter() - t0
+    return out, seconds
+
+
+def analyse(
+    path: Path,
+    fmt: str,
+    out_dir: Path | None = None,
+    *,
+    engine: str | Engine = "duckdb",
+    params: Params | None = None,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+    engine_options: dict[str, Any] | None = None,
+    train: bool = False,
+) -> Result:
+    params = params or Params()
+    typologies_of(params)
+    work = Path(tempfile.mkdtemp(prefix="grotius-finance-"))
+    own_engine = isinstance(engine, str)
+    eng: Engine | None = None
+    try:
+        t0 = time.perf_counter()
+        if progress:
+            progress("import", 0, 1)
+        canonical = work / "transactions.csv"
+        report = to_canonical(Path(path), fmt, canonical, skip_invalid=skip_invalid,
+                              progress=(lambda n: progress("import", n, 0)) if progress else None)
+        t_import = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        eng = open_engine(engine, **(engine_options or {})) if isinstance(engine, str) else engine
+        eng.load_transactions(canonical)
+        n = eng.count("tx")
+        t_load = time.perf_counter() - t0
+        alerts, seconds = detect(eng, params, progress, fmt)
+        seconds = {"import": t_import, "load": t_load, **seconds}
+        result = Result(alerts, report, eng.name, eng.version, {k: round(v, 3) for k, v in seconds.items()}, n)
+        if train:
+            from .model import train_and_evaluate
+
+            if progress:
+                progress("model", 0, 1)
+            t0 = time.perf_counter()
+            result.model = train_and_evaluate(eng, typologies_of(params))
+            result.seconds["model"] = round(time.perf_counter() - t0, 3)
+        if out_dir is not None:
+            write_results(result, Path(out_dir), params)
+        return result
+    finally:
+        if eng is not None and own_engine:
+            eng.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def write_results(result: Result, out_dir: Path, params: Params) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / "alerts.jsonl").open("w", encoding="utf-8") as f:
+        for a in result.alerts:
+            f.write(json.dumps(a.to_dict(), ensure_ascii=False, sort_keys=False) + "\n")
+    with (out_dir / "accounts.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["account", "score", "alerts", "typologies"])
+        for acct, score, n, typs in rank_accounts(result.alerts):
+            w.writerow([acct, score, n, " ".join(typs)])
+    with (out_dir / "transactions.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["transaction", "score", "alerts", "typologies"])
+        for tx, score, n, typs in rank_transactions(result.alerts):
+            w.writerow([tx, score, n, " ".join(typs)])
+    summary = result.summary()
+    summary["parameters"] = params.to_dict()
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+def read_alerts(path: Path) -> list[Alert]:
+    p = Path(path)
+    if p.is_dir():
+        p = p / "alerts.jsonl"
+    out = []
+    with p.open(encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    out.append(Alert.from_dict(json.loads(line)))
+                except (json.JSONDecodeError, KeyError, TypeError) as e:
+                    raise InvalidInput(f"{p}: line {i}: not an alert ({e})", line=i) from None
+    return out
