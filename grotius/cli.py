@@ -215,6 +215,11 @@ def demo(base: Path, host: str, port: int, no_serve: bool) -> None:
 
 
 # area commands
+from .matching import commands as _matching_commands  # noqa: E402
+main.add_command(_matching_commands.match)
+main.add_command(_matching_commands.match_budget)
+from .finance.commands import finance as _finance_group  # noqa: E402
+main.add_command(_finance_group)
 from .sharing import commands as _sharing_commands  # noqa: E402
 main.add_command(_sharing_commands.partner)
 from .correlate import commands as _correlate_commands  # noqa: E402
