@@ -38,7 +38,7 @@ def _collection(s: dict[str, Any]) -> Collection:
     return server.default.collections[0]
 
 
-def test_discovery_roots_and_collections(served: dict[str, Any]) -> None:
+def _check_discovery(served: dict[str, Any]) -> None:
     server = Server(served["base"] + "/taxii2/", user="US-FED", password=served["password"])
     assert server.title == "Grotius node NL-POL"
     assert [r.url for r in server.api_roots] == [served["base"] + "/taxii2/api/"]
@@ -137,7 +137,8 @@ def test_add_get_filter_page_manifest_versions_delete(served: dict[str, Any]) ->
     assert audit.entries(node.store, action="taxii.delete", limit=10)
 
 
-def test_media_types_auth_and_errors(served: dict[str, Any]) -> None:
+def test_discovery_media_types_auth_and_errors(served: dict[str, Any]) -> None:
+    _check_discovery(served)
     col = _collection(served)
     url = col.objects_url
     auth = ("US-FED", served["password"])
