@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
@@ -133,7 +134,7 @@ def lead_page(request: Request, lead_id: str, principal: auth.Principal = Depend
     for ref in filter(None, refs):
         row = node.store.query_one("SELECT raw FROM objects WHERE id = ? ORDER BY version DESC LIMIT 1", (ref,))
         if row:
-            names[ref] = leads.orjson.loads(row[0]).get("name")
+            names[ref] = orjson.loads(row[0]).get("name")
     return page(request, "lead.html", {"d": data, "lead": data["lead"], "names": names}, principal=principal)
 
 

@@ -8,7 +8,6 @@ import ipaddress
 from collections import defaultdict
 from typing import Iterable, NamedTuple, Sequence
 
-from grotius.correlate.extract import Mention
 from grotius.correlate.kinds.net import ip_range, parent_domains, reversed_labels, url_host
 from grotius.correlate.suppress import Flagger
 from grotius.store.engine import Tx

@@ -10,7 +10,6 @@ like everything else, so they are shared under the same rules.
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from collections import defaultdict

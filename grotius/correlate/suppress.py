@@ -39,10 +39,8 @@ class Flagger:
         for name, kind, value in store.query("SELECT list, kind, value FROM correlate_exclusions"):
             fam = registry.family(kind)
             wtype = "cidr" if fam == "ip" else "hostname" if kind == "domain" else "string"
-            key = (name, wtype)
-            lists.setdefault(f"{name}\x00{wtype}", {"name": LOCAL_PREFIX + name, "type": wtype, "list": [], "version": 0, "description": ""})
-            lists[f"{name}\x00{wtype}"]["list"].append(value)
-            del key
+            entry = lists.setdefault(f"{name}\x00{wtype}", {"name": LOCAL_PREFIX + name, "type": wtype, "list": [], "version": 0, "description": ""})
+            entry["list"].append(value)
         self.local = warninglists.Warninglists(list(lists.values()), source="node exclusions") if lists else None
 
     def flags(self, kind: str, value: str) -> list[str]:
