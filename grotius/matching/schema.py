@@ -1,3 +1,31 @@
 """Database migrations of this area (see grotius/store/migrate.py). Append only."""
 
-MIGRATIONS: list[str] = []
+MIGRATIONS: list[str] = [
+    """
+CREATE TABLE matching_budgets (
+    partner TEXT PRIMARY KEY,
+    max_values {bigint} NOT NULL,
+    period_s {bigint} NOT NULL,
+    max_runs {bigint} NOT NULL
+);
+CREATE TABLE matching_runs (
+    rid {pk},
+    session TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    role TEXT NOT NULL,
+    started_us {bigint} NOT NULL,
+    size {bigint} NOT NULL,
+    peer_size {bigint} NOT NULL,
+    hits {bigint},
+    status TEXT NOT NULL
+);
+CREATE UNIQUE INDEX matching_runs_session ON matching_runs (session, role);
+CREATE INDEX matching_runs_partner ON matching_runs (partner, started_us);
+CREATE TABLE matching_hits (
+    rid {bigint} NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE INDEX matching_hits_rid ON matching_hits (rid)
+""",
+]
