@@ -292,3 +292,33 @@ def test_redaction_unit() -> None:
     assert policy.redact(o2, clr, None, "identity--x")[0] is None
     # the object's own source gets its own content back
     assert policy.redact(o, clr, "x", "identity--x")[0] is o
+
+
+def test_redacted_copy_of_a_signed_object(node: Any) -> None:
+    """A redacted copy of an object this node signed is re-signed and verifies; a relayed
+    signed object goes out unsigned, naming the removed signature, never with a broken one."""
+    from grotius.sharing import signing
+
+    collections.add(node.store, "shared", "Shared")
+    p, _ = partners.add(node, "out", read=["shared"], tlp_max="green")
+    own = signing.sign(
+        indicator(1, tlp="clear", created_by_ref=node.identity_id, description="secret",
+                  granular_markings=[{"marking_ref": TLP["amber"], "selectors": ["description"]}]),
+        node.signing_key, node.identity_id,
+    )
+    assert ingest(node, [own], collection="shared", quiet=True).ok
+    st = store_objects.get(node.store, own["id"])
+    assert st is not None
+    [(_, sent)] = policy.disclose(node, partners.principal_for(node, p), [st], audit=False)
+    assert "description" not in sent
+    ring = signing.keyring(node)
+    assert signing.check(own, ring).status == "valid"
+    assert signing.check(sent, ring).status == "valid"
+    # a relay (another node) cannot re-sign: it drops the signature and says so
+    other = dict(st.obj)
+    relayed = store_objects.Stored(pk=st.pk, id=st.id, type=st.type, version=st.version,
+                                   date_added=st.date_added, tlp="clear", source="someone",
+                                   collection=None, obj={**other, "created_by_ref": "identity--" + "1" * 8 + "-1111-4111-8111-" + "1" * 12})
+    [(_, relay_sent)] = policy.disclose(node, partners.principal_for(node, p), [relayed], audit=False)
+    ext = relay_sent["extensions"][GROTIUS_EXTENSION_ID]
+    assert "signature" not in ext and ext["redacted"]["signature_removed"]["signer"] == node.identity_id

@@ -383,6 +383,11 @@ def disclose(
             withheld += 1
             continue
         if removed:
+            from .signing import for_redacted
+
+            # the copy no longer matches its signature: re-signed if we originated it,
+            # otherwise sent unsigned with a note (never with a signature that fails)
+            obj = for_redacted(node, obj)
             redacted[f"{st.id}@{st.version}"] = removed
         out.append((st, obj))
     if audit and out and c.kind == "partner":
