@@ -138,6 +138,11 @@ def test_each_side_learns_exactly_the_intersection(nodes: dict[str, Any]) -> Non
         assert value.split("@")[0].encode() not in wire_bytes
 
     for node, role in ((asker, "requester"), (holder, "holder")):
+        (raw,) = [r[0] for r in node.store.query("SELECT raw FROM objects WHERE type = 'x-grotius-match'")]
+        obj = json.loads(raw)
+        assert obj["role"] == role and obj["hit_count"] == len(expected)
+        assert {(h["type"], h["value"]) for h in obj["hits"]} == expected
+        assert node.store.query_one("SELECT tlp FROM objects WHERE id = ?", (obj["id"],))[0] == "red"
         done = _audit(node, "match.psi.complete")
         assert len(done) == 1
         assert done[0].detail["role"] == role and done[0].detail["hits"] == len(expected)

@@ -24,6 +24,8 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+import uuid
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -34,6 +36,7 @@ from grotius.exc import BudgetExceeded, GrotiusError, InvalidInput, NotFound
 from grotius.matching import wire
 from grotius.matching.psi import FRAME, POINT, Engine, Party, decode, encode
 from grotius.sharing import audit, partners
+from grotius.stix import extension, markings
 from grotius.store.objects import now_us
 
 if TYPE_CHECKING:
@@ -43,6 +46,8 @@ if TYPE_CHECKING:
 DEFAULT_BUDGET = (1_000_000, 86_400, 100)
 SESSION_SECONDS = 3600
 PREFIX = "/api/match/psi"
+MATCH_TYPE = "x-grotius-match"
+_NS = uuid.UUID("2b0c8f1e-5d7a-4c3e-9f61-7a8e0d4b1c55")
 
 
 # -- values -----------------------------------------------------------------------------
@@ -127,6 +132,46 @@ def _check_budget(node: "Node", tx: Any, partner: str, size: int) -> None:
             f"and {int(runs)} of {max_runs} runs used in the last {period_s} s, {size} more asked",
             partner=partner, used=int(used), asked=size, max_values=max_values, max_runs=max_runs,
         )
+
+
+# -- the run as a STIX object -------------------------------------------------------------
+
+
+def match_object(node: "Node", sid: str, role: str, partner: str, size: int, peer_size: int,
+                 hits: list[tuple[str, str]]) -> dict[str, Any]:
+    """``x-grotius-match`` (a new SDO of the node extension): one completed run, its hits.
+
+    Marked TLP:RED: which values a partner also holds is this node's knowledge and must
+    not travel by sync; a request for information discloses chosen parts deliberately.
+    """
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return {
+        "type": MATCH_TYPE,
+        "spec_version": "2.1",
+        "id": f"{MATCH_TYPE}--{uuid.uuid5(_NS, sid + '|' + role)}",
+        "created": now,
+        "modified": now,
+        "created_by_ref": node.identity_id,
+        "name": f"hit/no-hit with {partner}: {len(hits)} hit(s)"[:250],
+        "method": "ecdh-psi-x25519",
+        "role": role,
+        "partner": partner,
+        "session": sid,
+        "size": size,
+        "partner_size": peer_size,
+        "hit_count": len(hits),
+        "hits": [{"type": k, "value": v} for k, v in sorted(hits)],
+        "object_marking_refs": [markings.TLP2_IDS["red"]],
+        "extensions": extension.new_sdo_extension(),
+    }
+
+
+def _store_object(node: "Node", obj: dict[str, Any]) -> None:
+    from grotius.ingest import ingest
+
+    summary = ingest(node, [obj], quiet=True)
+    if not summary.ok:
+        raise summary.errors[0]
 
 
 # -- holder side ------------------------------------------------------------------------
@@ -244,6 +289,8 @@ def holder_answers(node: "Node", partner: str, sid: str, frame: bytes) -> dict[s
             with node.store.transaction() as tx:
                 _finish_run(tx, s.rid, hits, partner, "holder", sid,
                             {"size": s.party.size, "peer_size": s.party.peer_size or 0})
+            _store_object(node, match_object(node, sid, "holder", partner, s.party.size,
+                                             s.party.peer_size or 0, [decode(h) for h in hits]))
             s.done = True
             with _SESSIONS_LOCK:
                 _SESSIONS.pop(sid, None)
@@ -353,6 +400,8 @@ def request(node: "Node", partner_name: str, values: list[bytes], progress: Any 
         with node.store.transaction() as tx:
             _finish_run(tx, rid, hits, partner.name, "requester", sid.hex(),
                         {"size": party.size, "peer_size": hello.count})
+        _store_object(node, match_object(node, sid.hex(), "requester", partner.name, party.size,
+                                         hello.count, [decode(h) for h in hits]))
         return Result(partner.name, sid.hex(), party.size, hello.count, [decode(h) for h in hits], ch.sent, ch.received)
     finally:
         ch.close()
