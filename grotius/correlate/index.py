@@ -39,6 +39,13 @@ def _hex(version: int, n: int) -> str:
     return f"{n:08x}" if version == 4 else f"{n:032x}"
 
 
+def rkey_of(domain: str) -> str:
+    """Index key for subdomain scans: the reversed labels, hex-encoded. Hex keeps the
+    prefix property and compares the same under any collation (PostgreSQL's default
+    locale collations ignore punctuation, which would break a prefix scan on dots)."""
+    return reversed_labels(domain).encode().hex()
+
+
 def derived(kind: str, value: str) -> tuple[str | None, str | None, str | None, int | None]:
     """(rkey, lo, hi, plen) columns of a clean value."""
     if kind in ("ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr"):
@@ -46,10 +53,10 @@ def derived(kind: str, value: str) -> tuple[str | None, str | None, str | None, 
         plen = int(value.rsplit("/", 1)[1]) if "/" in value else None
         return None, _hex(ver, lo), _hex(ver, hi), plen
     if kind == "domain":
-        return reversed_labels(value), None, None, None
+        return rkey_of(value), None, None, None
     if kind == "url":
         hkind, host = url_host(value)
-        return (reversed_labels(host) if hkind == "domain" else None), None, None, None
+        return (rkey_of(host) if hkind == "domain" else None), None, None, None
     return None, None, None, None
 
 
@@ -181,10 +188,10 @@ def related(tx: Tx, values: Sequence[Value]) -> list[Match]:
                 out.append(Match(v, _row_value(r), "contains" if r[1] == addr_kind else "overlaps"))
         elif v.kind == "domain" and "." in v.value:
             # held subdomains and URLs on this domain or below it share its reversed-label prefix
-            rk = reversed_labels(v.value)
+            rk = rkey_of(v.value)
             for r in tx.query(
                 f"SELECT vid, kind, value, flags, rkey FROM correlate_values WHERE rkey >= ? AND rkey < ? LIMIT {MAX_SCAN}",
-                (rk, rk[:-1] + "/"),
+                (rk, rk + "g"),  # every continuation is hex, and hex digits sort before "g"
             ):
                 if r[1] == "domain":
                     if r[0] != v.vid:
