@@ -322,3 +322,15 @@ def test_redacted_copy_of_a_signed_object(node: Any) -> None:
     [(_, relay_sent)] = policy.disclose(node, partners.principal_for(node, p), [relayed], audit=False)
     ext = relay_sent["extensions"][GROTIUS_EXTENSION_ID]
     assert "signature" not in ext and ext["redacted"]["signature_removed"]["signer"] == node.identity_id
+
+
+def test_partner_accounts_only_work_over_taxii(world: dict[str, Any]) -> None:
+    """The REST API and UI are for node users: partner credentials are refused there, so
+    no partner read escapes the policy and the audit."""
+    base = world["base"]
+    p = next(x for x in READERS if x.name == "red-in")
+    for path in ("/api/objects", "/api/export", "/api/me"):
+        assert httpx.get(base + path, auth=(p.name, p.password)).status_code == 401
+        assert httpx.get(base + path, headers={"Authorization": f"Bearer {p.password}"}).status_code == 401
+    assert httpx.get(base + "/api/objects", auth=("analyst", "correct horse battery")).status_code == 200
+    assert _get(base, p, "collections/").status_code == 200

@@ -438,18 +438,28 @@ def _parse_basic(value: str) -> tuple[str, str]:
     return username, password
 
 
-def authenticate(node: "Node", authorization: str | None, *, users_too: bool = True) -> "Principal | None":
-    """Who sent this ``Authorization`` header: a partner account or (with ``users_too``)
-    a node user over HTTP Basic. None when the header carries nothing this function
-    handles (no header, or a Bearer token that is not a partner token); AuthError when
-    the credentials are present but wrong."""
+def authenticate(
+    node: "Node", authorization: str | None, *, users_too: bool = True, partners_too: bool = True
+) -> "Principal | None":
+    """Who sent this ``Authorization`` header: a partner account (with ``partners_too``)
+    or a node user over HTTP Basic (with ``users_too``). None when the header carries
+    nothing this function handles (no header, a Bearer token that is not a partner
+    token, a kind of account not asked for); AuthError when the credentials are present
+    but wrong."""
     header = (authorization or "").strip()
     scheme, _, value = header.partition(" ")
     scheme, value = scheme.lower(), value.strip()
     if scheme not in ("basic", "bearer") or not value:
         return None
-    if scheme == "bearer" and not value.startswith("gp_"):
+    if scheme == "bearer" and (not value.startswith("gp_") or not partners_too):
         return None
+    if not partners_too and scheme == "basic":
+        try:
+            username = _parse_basic(value)[0]
+        except AuthError:
+            return None
+        if node.store.query_one("SELECT 1 FROM partners WHERE name = ?", (username,)):
+            return None
     key = _cache_key(node, header)
     now = time.monotonic()
     with _cache_lock:
@@ -508,7 +518,17 @@ def _check(hash_: str, secret: str) -> None:
         raise AuthError("wrong user name or password") from None
 
 
+#: where partner accounts may authenticate: partners read and write over TAXII only;
+#: the UI and REST API are for the node's own users (their reads are not policed per
+#: partner), so a partner's credentials are refused there like unknown ones
+PARTNER_PATHS: tuple[str, ...] = ("/taxii2/", "/taxii2")
+
+
 def resolver(request: Any, node: "Node") -> "Principal | None":
-    """Web request resolver (see grotius/web/auth.py RESOLVERS): partner accounts and
-    cached HTTP Basic for users; anything else is left to the next resolver."""
-    return authenticate(node, request.headers.get("authorization"))
+    """Web request resolver (see grotius/web/auth.py RESOLVERS): partner accounts (on
+    TAXII paths only) and cached HTTP Basic for users; anything else is left to the next
+    resolver."""
+    return authenticate(
+        node, request.headers.get("authorization"),
+        partners_too=request.url.path.startswith(PARTNER_PATHS),
+    )
