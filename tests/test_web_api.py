@@ -358,6 +358,11 @@ def test_stats_export_collections(client: TestClient, node: Any) -> None:
     by_org = {r["key"]: r["count"] for r in s["by_org"]}
     assert by_org["NL-NCSC"] == 4
     assert s["recent"][0]["id"] == REP
+    # counts follow every write (they are cached against the node clock)
+    assert client.post("/api/import", content=_bundle([GOOD]), headers=h).status_code == 200
+    s2 = client.get("/api/stats", headers=h).json()
+    assert s2["objects"] == s["objects"] + 1 and s2["recent"][0]["id"] == GOOD["id"]
+    assert {r["key"]: r["count"] for r in s2["by_type"]}["attack-pattern"] == 1
     r = client.get("/api/export?type=malware&type=indicator&tlp_max=green", headers=h)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/stix+json")
     bundle = r.json()
@@ -384,14 +389,45 @@ def test_openapi_document_and_docs_page(client: TestClient) -> None:
     assert not re.search(r'(src|href)="(https?:)?//', docs.text)  # nothing loaded from elsewhere
 
 
-def test_security_headers_and_nav(analyst: tuple[TestClient, str]) -> None:
+def test_security_headers(analyst: tuple[TestClient, str]) -> None:
     client, _ = analyst
     r = client.get("/", headers=HTML)
     assert "script-src 'self'" in r.headers["content-security-policy"]
     assert r.headers["x-frame-options"] == "DENY"
-    nav = r.text.split('class="mainnav"')[1].split("</nav>")[0]
-    assert re.findall(r'href="([^"]+)"', nav)[:2] == ["/", "/search"]
-    assert 'href="/leads"' not in nav  # no entry for an area whose router is not registered
+    assert r.headers["cache-control"] == "no-store"
+
+
+def test_area_modules_add_routes_and_nav(node: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.machinery
+    import types
+
+    from fastapi import APIRouter, Depends
+
+    from grotius.web import auth
+    from grotius.web.render import NavItem
+
+    seed(node)
+    area = types.ModuleType("grotius_test_area")
+    area.__spec__ = importlib.machinery.ModuleSpec("grotius_test_area", None)
+    area.router = APIRouter()  # type: ignore[attr-defined]
+
+    @area.router.get("/leads-test")  # type: ignore[attr-defined]
+    def leads(p: auth.Principal = Depends(auth.require_user)) -> dict[str, str]:
+        return {"leads_for": p.name}
+
+    area.nav = [NavItem("Leads", "/leads-test", 30)]  # type: ignore[attr-defined]
+    monkeypatch.setitem(__import__("sys").modules, "grotius_test_area", area)
+
+    def nav_links(app: Any) -> list[str]:
+        with TestClient(app) as c:
+            login(c)
+            html = c.get("/", headers=HTML).text
+            assert c.get("/leads-test").status_code == (200 if "/leads-test" in html else 404)
+        return re.findall(r'href="([^"]+)"', html.split('class="mainnav"')[1].split("</nav>")[0])
+
+    with_area = nav_links(create_app(node, areas=["grotius_test_area", "grotius.no_such_area.api"]))
+    assert with_area == ["/", "/search", "/leads-test", "/import"]  # ordered by NavItem.order
+    assert nav_links(create_app(node, areas=[])) == ["/", "/search", "/import"]
 
 
 # -- real HTTP --------------------------------------------------------------------------

@@ -29,9 +29,16 @@ def label(obj: dict[str, Any]) -> str:
         if isinstance(v, str) and v:
             return v
     if t == "relationship":
-        return f"{obj.get('relationship_type', 'related-to')}"
+        src = str(obj.get("source_ref", "?")).partition("--")[0]
+        dst = str(obj.get("target_ref", "?")).partition("--")[0]
+        return f"{src} {obj.get('relationship_type', 'related-to')} {dst}"
     if t == "sighting":
-        return f"sighting of {obj.get('sighting_of_ref', '?')}"
+        n = obj.get("count")
+        what = str(obj.get("sighting_of_ref", "?")).partition("--")[0]
+        return f"sighting of {what}" + (f" ({n}×)" if isinstance(n, int) else "")
+    if t == "observed-data":
+        refs = obj.get("object_refs") or []
+        return f"observed data: {len(refs)} object(s), {obj.get('number_observed', '?')}× observed"
     if t == "file":
         hashes = obj.get("hashes")
         if isinstance(hashes, dict) and hashes:
@@ -151,6 +158,8 @@ def properties(obj: dict[str, Any]) -> list[tuple[str, str, Any]]:
             rows.append((key, "refs", value))
         elif isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
             rows.append((key, "list", value))
+        elif isinstance(value, bool):
+            rows.append((key, "text", "yes" if value else "no"))
         elif isinstance(value, (dict, list)):
             rows.append((key, "json", value))
         else:

@@ -101,7 +101,9 @@ class SearchQuery:
             clauses.append(f"o.tlp IN ({','.join('?' * len(levels))})")
             params.extend(levels)
         if self.marking:
-            clauses.append("o.pk IN (SELECT m.pk FROM object_markings m WHERE m.marking_id = ?)")
+            # per-row probe of the (pk, marking_id) key: a TLP marking is on half the store,
+            # so materialising its pk list costs more than checking the rows a page needs
+            clauses.append("EXISTS (SELECT 1 FROM object_markings m WHERE m.pk = o.pk AND m.marking_id = ?)")
             params.append(self.marking)
         if self.created_by:
             if self.created_by == "none":
