@@ -124,7 +124,7 @@ def objects(n: int, seed: int = 1) -> Iterator[dict[str, Any]]:
             if kind == "ipv4-addr":
                 obj["value"] = f"203.0.{a}.{b}"
             elif kind == "ipv6-addr":
-                obj["value"] = f"2001:db8::{a:x}:{b:x}:{i:x}"
+                obj["value"] = f"2001:db8::{a:x}:{b:x}:{i % 65536:x}"
             elif kind == "domain-name":
                 obj["value"] = f"d{i}.example.net"
             elif kind == "url":
