@@ -79,15 +79,22 @@ def _islands(engine: Engine, typ: str) -> None:
 def _fan(engine: Engine, params: Params, typ: str, side: str, other: str) -> None:
     p = params.fan_in if typ == "fan_in" else params.fan_out
     _buckets(p.window, f"bk_{typ}", engine)
+    # per counterparty first: only those paying (or paid) at least min_repeats times count
+    engine.create(
+        f"cp_{typ}",
+        f"SELECT {side} AS anchor, {other} AS cp, kind, b, count(*) AS n FROM bk_{typ} "
+        f"GROUP BY {side}, {other}, kind, b HAVING count(*) >= {p.min_repeats}",
+    )
     engine.create(
         f"c_{typ}",
-        f"SELECT {side} AS anchor, kind, b, {_bounds(p.window)} FROM bk_{typ} GROUP BY {side}, kind, b "
-        f"HAVING count(DISTINCT {other}) >= {p.min_counterparties} AND count(*) >= {p.min_transactions}",
+        f"SELECT anchor, kind, b, {_bounds(p.window)} FROM cp_{typ} GROUP BY anchor, kind, b "
+        f"HAVING count(*) >= {p.min_counterparties} AND sum(n) >= {p.min_transactions}",
     )
     engine.create(
         f"ct_{typ}",
         f"SELECT c.anchor, c.kind, c.b, k.tx_id FROM bk_{typ} k JOIN c_{typ} c "
-        f"ON c.anchor = k.{side} AND c.kind = k.kind AND c.b = k.b",
+        f"ON c.anchor = k.{side} AND c.kind = k.kind AND c.b = k.b "
+        f"JOIN cp_{typ} q ON q.anchor = c.anchor AND q.kind = c.kind AND q.b = c.b AND q.cp = k.{other}",
     )
     _islands(engine, typ)
 

@@ -24,8 +24,11 @@ class FanParams:
     window: int = 4 * DAY
     #: distinct counterparties needed inside one window
     min_counterparties: int = 5
-    #: transactions needed inside one window (raise it to look for repeated transfers)
+    #: transactions needed inside one window
     min_transactions: int = 1
+    #: a counterparty counts only with at least this many payments in the window
+    #: (2 or more looks for repeated transfers from the same accounts, i.e. smurfing)
+    min_repeats: int = 1
 
 
 @dataclass

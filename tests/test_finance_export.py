@@ -1,0 +1,124 @@
+"""Alerts as STIX (validated), as FollowTheMoney entities, stored in a node, drawn as SVG;
+and the command line end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grotius.cli import main
+from grotius.finance.export import ALERT_TYPE, alerts_to_ftm, alerts_to_stix
+from grotius.finance.generate import generate, write_amlworld
+from grotius.finance.params import Params
+from grotius.finance.pipeline import analyse, read_alerts
+from grotius.finance.store import store_alerts
+from grotius.finance.svg import evidence_svg
+from grotius.stix.grading import GROTIUS_EXTENSION_ID
+from grotius.stix.validate import check
+from grotius.store import objects
+
+
+@pytest.fixture(scope="module")
+def alerts(tmp_path_factory: pytest.TempPathFactory) -> list:
+    d = tmp_path_factory.mktemp("exp")
+    net = generate(accounts=300, transactions=1500, per_typology=2, seed=4)
+    write_amlworld(net, d / "g.csv")
+    result = analyse(d / "g.csv", "amlworld", d / "out")
+    assert read_alerts(d / "out") == result.alerts  # the file round-trips
+    return result.alerts
+
+
+def test_stix_objects_validate_and_carry_the_explanation(alerts: list) -> None:
+    objs = alerts_to_stix(alerts, tlp="amber", created_by_ref="identity--0d4c2b8e-7e0f-4f6b-9a53-1b2c3d4e5f60")
+    for o in objs:
+        assert check(o) == [], o
+    by_id = {o["id"]: o for o in objs}
+    typs = set()
+    for a in alerts:
+        sdo = by_id[a.id]
+        typs.add(sdo["typology"])
+        assert sdo["type"] == ALERT_TYPE and sdo["extensions"][GROTIUS_EXTENSION_ID]["extension_type"] == "new-sdo"
+        assert sdo["transactions"] == a.transactions and sdo["accounts"] == a.accounts and sdo["score"] == a.score
+        assert sdo["explanation"]["evidence"]["transactions"][0]["from_account"] in a.accounts
+        (obs_id,) = sdo["object_refs"]
+        obs = by_id[obs_id]
+        assert obs["type"] == "observed-data" and obs["number_observed"] == len(a.transactions)
+        assert sorted(by_id[r]["user_id"] for r in obs["object_refs"]) == sorted(a.accounts)
+    assert {"cycle", "structuring", "stack"} <= typs
+
+
+def test_stix_with_the_reference_validator(alerts: list) -> None:
+    stix2validator = pytest.importorskip("stix2validator")
+    bundle = {"type": "bundle", "id": "bundle--0b7b2a52-1111-4f6b-9a53-1b2c3d4e5f60",
+              "objects": alerts_to_stix(alerts[:5], tlp="green")}
+    res = stix2validator.validate_instance(bundle, stix2validator.ValidationOptions(strict=False))
+    assert res.is_valid, [str(e) for r in res.object_results for e in r.errors]
+
+
+def test_ftm_entities_link_payments_to_accounts(alerts: list) -> None:
+    ents = alerts_to_ftm(alerts)
+    accounts = {e["id"]: e for e in ents if e["schema"] == "BankAccount"}
+    payments = [e for e in ents if e["schema"] == "Payment"]
+    assert len(payments) == len({t for a in alerts for t in a.transactions})
+    for p in payments:
+        assert p["properties"]["payerAccount"][0] in accounts
+        assert p["properties"]["beneficiaryAccount"][0] in accounts
+        assert any(n.startswith("Grotius alert x-grotius-alert--") for n in p["properties"]["notes"])
+    numbers = {e["properties"]["accountNumber"][0] for e in accounts.values()}
+    assert numbers == {x for a in alerts for x in a.accounts}
+
+
+def test_alerts_are_stored_in_the_node_under_tlp(node: object, alerts: list) -> None:
+    n = store_alerts(node.home, alerts[:10], tlp="amber")  # type: ignore[attr-defined]
+    assert n >= 30
+    st = objects.get(node.store, alerts[0].id)  # type: ignore[attr-defined]
+    assert st is not None and st.tlp == "amber"
+    assert st.obj["typology"] == alerts[0].typology and st.obj["created_by_ref"] == node.identity_id  # type: ignore[attr-defined]
+    assert st.obj["transactions"] == alerts[0].transactions
+
+
+def test_evidence_svg_draws_accounts_and_payments(alerts: list) -> None:
+    a = next(x for x in alerts if x.typology == "cycle")
+    svg = evidence_svg(a)
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    assert svg.count('class="account"') == len(a.accounts)
+    assert svg.count('class="payment"') == len(a.transactions)
+    first = a.explanation["evidence"]["transactions"][0]
+    assert first["time"][:10] in svg and first["amount"] in svg
+
+
+def test_cli_analyse_writes_alert_lines_and_reports_bad_input(tmp_path: Path) -> None:
+    runner = CliRunner()
+    gen = runner.invoke(main, ["finance", "generate", "--out", str(tmp_path / "g.csv"), "--accounts", "200",
+                               "--transactions", "1000", "--per-typology", "1"])
+    assert gen.exit_code == 0, gen.output
+    res = runner.invoke(main, ["finance", "analyse", str(tmp_path / "g.csv"), "--format", "amlworld", "--out",
+                               str(tmp_path / "out"), "--truth", str(tmp_path / "g.truth.json"), "--quiet",
+                               "--set", "cycle.max_hops=7", "--typology", "cycle,structuring"])
+    assert res.exit_code == 0, res.output
+    lines = (tmp_path / "out" / "alerts.jsonl").read_text().splitlines()
+    assert lines
+    for line in lines:
+        a = json.loads(line)
+        assert set(a) == {"id", "typology", "score", "accounts", "transactions", "explanation"}
+        assert a["typology"] in ("cycle", "structuring")
+        assert a["explanation"]["parameters"].get("max_hops", 7) == 7
+    ev = json.loads((tmp_path / "out" / "evaluation.json").read_text())
+    assert ev["typologies"]["cycle"]["recall"] == 1.0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["import"]["rows_rejected"] == 0
+    # bad input: a clear message with the line, exit status 2, no traceback
+    bad = tmp_path / "bad.csv"
+    text = (tmp_path / "g.csv").read_text().splitlines()
+    text[5] = text[5].replace(",US Dollar,", ",US Dollar,x", 1)
+    bad.write_text("\n".join(text) + "\n")
+    res = runner.invoke(main, ["finance", "analyse", str(bad), "--format", "amlworld", "--out", str(tmp_path / "o2"), "--quiet"])
+    assert res.exit_code == 2 and "line 6" in res.output and "Traceback" not in res.output
+    res = runner.invoke(main, ["finance", "analyse", str(bad), "--format", "amlworld", "--out", str(tmp_path / "o2"),
+                               "--quiet", "--set", "cycle.nope=3"])
+    assert res.exit_code == 2 and "cycle has no parameter 'nope'" in res.output
+    stix = runner.invoke(main, ["finance", "export", str(tmp_path / "out"), "--to", "stix"])
+    assert stix.exit_code == 0 and json.loads(stix.output)["type"] == "bundle"
