@@ -80,6 +80,8 @@ class Model:
 class Candidates:
     left: np.ndarray  # int64 row positions
     right: np.ndarray
+    #: bit i set when blocking rule i produced the pair
+    rules: np.ndarray | None = None
 
 
 def _unique(a: np.ndarray) -> np.ndarray:
@@ -181,8 +183,14 @@ def block(
         found.append(pairs["l"].to_numpy(np.int64) * n_right + pairs["r"].to_numpy(np.int64))
     if not found:
         return Candidates(np.empty(0, np.int64), np.empty(0, np.int64))
-    keys = _unique(np.concatenate(found))
-    return Candidates(keys // n_right, keys % n_right)
+    keys = np.concatenate(found)
+    bits = np.concatenate([np.full(len(f), 1 << i, dtype=np.int64) for i, f in enumerate(found)])
+    order = np.argsort(keys, kind="stable")
+    keys, bits = keys[order], bits[order]
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else np.empty(0, np.int64)
+    rule_bits = np.bitwise_or.reduceat(bits, starts) if len(keys) else bits
+    keys = keys[starts]
+    return Candidates(keys // n_right, keys % n_right, rule_bits)
 
 
 def _similarity(a: list[str], b: list[str], scorer: Callable[..., float]) -> np.ndarray:
@@ -253,6 +261,7 @@ def estimate(
     population: int | None = None,
     max_iter: int = 100,
     tol: float = 1e-7,
+    fixed_m: Sequence[np.ndarray] | None = None,
 ) -> Model:
     """m and the match share by EM over the candidate pairs; u from random pairs.
 
@@ -268,13 +277,15 @@ def estimate(
     patterns, counts = _patterns(gamma, fields)
     # start: agreement is likely among matches, unlikely among non-matches
     m = [np.linspace(0.05, 1.0, f.levels) ** 2 / (np.linspace(0.05, 1.0, f.levels) ** 2).sum() for f in fields]
+    if fixed_m is not None:
+        m = [np.asarray(x, dtype=float) for x in fixed_m]
     ue = [x.copy() for x in u]
     prior = 0.1
     it = 0
     for it in range(1, max_iter + 1):
         lm, lu = _loglik(patterns, m), _loglik(patterns, ue)
         post = 1 / (1 + np.exp(np.clip(lu - lm, -700, 700)) * (1 - prior) / prior)
-        new_m = _probabilities(patterns, counts * post, fields)
+        new_m = m if fixed_m is not None else _probabilities(patterns, counts * post, fields)
         ue = _probabilities(patterns, counts * (1 - post), fields)
         new_prior = float((counts * post).sum() / counts.sum())
         delta = max(abs(new_prior - prior), *(float(np.abs(a - b).max()) for a, b in zip(new_m, m)))
@@ -284,6 +295,44 @@ def estimate(
     if population:
         prior = min(max(prior * len(gamma) / population, 1e-12), 1 - 1e-9)
     return Model(list(fields), m, u, prior, it)
+
+
+def train(
+    gamma: np.ndarray,
+    pairs: Candidates,
+    fields: Sequence[Field],
+    rules: Sequence[Sequence[str]],
+    u_gamma: np.ndarray,
+    population: int,
+    min_pairs: int = 50,
+) -> Model:
+    """m per field by EM on the pairs of each blocking rule, leaving out the fields the
+    rule blocks on (those agree by construction there and would define the "match"
+    class by themselves); averaged over rules. Then the match share by EM with m fixed.
+
+    A blocking column belongs to a field when its name starts with the field's name
+    (``surname3`` is a key derived from ``surname``).
+    """
+    collected: list[list[np.ndarray]] = [[] for _ in fields]
+    for i, rule in enumerate(rules):
+        sel = ((pairs.rules >> i) & 1).astype(bool) if pairs.rules is not None else np.ones(len(gamma), bool)
+        free = [j for j, f in enumerate(fields) if not any(c.startswith(f.name) for c in rule)]
+        # one free field alone cannot separate two classes: EM is not identified there
+        if int(sel.sum()) < min_pairs or len(free) < 2:
+            continue
+        sub = estimate(gamma[sel][:, free], [fields[j] for j in free], u_gamma[:, free])
+        for k, j in enumerate(free):
+            collected[j].append(sub.m[k])
+    fallback = None
+    m: list[np.ndarray] = []
+    for j, got in enumerate(collected):
+        if got:
+            m.append(np.mean(got, axis=0))
+        else:  # blocked on by every rule: learn it from all candidates
+            fallback = fallback or estimate(gamma, fields, u_gamma)
+            m.append(fallback.m[j])
+    model = estimate(gamma, fields, u_gamma, population=population, fixed_m=m)
+    return model
 
 
 def _patterns(gamma: np.ndarray, fields: Sequence[Field]) -> tuple[np.ndarray, np.ndarray]:
@@ -377,7 +426,7 @@ class Linker:
         gamma = compare(cols, None, pairs, self.fields)
         sample = random_pairs(len(left), len(right), min(self.u_sample, len(left) * len(right)))
         u_gamma = compare(cols, None, sample, self.fields)
-        self.model = estimate(gamma, self.fields, u_gamma, population=len(left) * len(right))
+        self.model = train(gamma, pairs, self.fields, self.rules, u_gamma, population=len(left) * len(right))
         tf = [term_frequencies(cols, pairs, f) if f.tf else None for f in self.fields]
         prob = score(self.model, gamma, tf)
         if self.one_to_one:
