@@ -587,8 +587,27 @@ def _brackets_first(text: str) -> bool:
     return False
 
 
+_RECENT: dict[str, Pattern] = {}
+_RECENT_MAX = 8192
+
+
 def parse(text: str) -> Pattern:
-    """Parse a STIX 2.1 pattern; raise :class:`PatternError` with ``offset`` on error."""
+    """Parse a STIX 2.1 pattern; raise :class:`PatternError` with ``offset`` on error.
+
+    Ingest parses each pattern twice (validation, then value extraction for correlation),
+    so recent results are kept; treat the returned tree as read-only.
+    """
+    hit = _RECENT.get(text) if isinstance(text, str) else None
+    if hit is not None:
+        return hit
+    pat = _parse(text)
+    if len(_RECENT) >= _RECENT_MAX:
+        _RECENT.clear()
+    _RECENT[text] = pat
+    return pat
+
+
+def _parse(text: str) -> Pattern:
     if not isinstance(text, str):
         raise PatternError(f"a STIX pattern must be a string, not {type(text).__name__}")
     if not _brackets_first(text):
