@@ -163,7 +163,7 @@ def grotius_home(work: Path, name: str, db_url: str = "") -> tuple[Path, str]:
     node = init(home, "BENCH", communities=("bench",), database_url=db_url)
     collections.add(node.store, "bench", "Benchmark")
     collections.add(node.store, "warmup", "Warm-up")
-    _, password = partners.add(node, "bench-partner", read=["bench"], write=["bench", "warmup"],
+    _, password = partners.add(node, "bench-partner", read=["bench", "warmup"], write=["bench", "warmup"],
                                tlp_max="amber", communities=["bench"])
     node.close()
     return home, password
@@ -192,6 +192,8 @@ class Grotius(Server):
                              content=json.dumps({"objects": make_objects(1, 10**9)}),
                              headers={"Content-Type": TAXII})
         r.raise_for_status()
+        # and the first read (cold caches, the policy and audit paths)
+        self.client.get(self.objects_url.replace(collection_uuid("bench"), collection_uuid("warmup"))).raise_for_status()
 
 
 def last_page(srv: Server, first: httpx.Response) -> tuple[float, int]:
@@ -363,9 +365,11 @@ def main() -> None:
                     line = f"  {kind[:-2]:5s} grotius {g * 1000:9.1f} ms"
                     if "medallion" in res:
                         m = res["medallion"]["pages"][cp][kind]
-                        if m is None:
+                        if m is None and kind == "first_s":
                             t = res["medallion"]["pages"][cp]["timeout_s"]
                             line += f"   medallion > {t:.0f} s (timed out)   ratio > {t / g:.0f}x"
+                        elif m is None:
+                            line += "   medallion not reached (its first page timed out)"
                         else:
                             line += f"   medallion {m * 1000:9.1f} ms   ratio {m / g:8.1f}x"
                     print(line)
