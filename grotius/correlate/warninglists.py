@@ -337,7 +337,7 @@ def misp(cache_dir: Path | None = None) -> Warninglists:
     _compiled = Warninglists(load_misp_lists(), source=f"pymispwarninglists {key}")
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # parallel test workers compile at once
         with open(tmp, "wb") as f:
             pickle.dump(_compiled, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
