@@ -92,9 +92,13 @@ def train_and_evaluate(engine: Engine, typologies: tuple[str, ...] = TYPOLOGIES,
         max_iter=300, learning_rate=0.08, max_leaf_nodes=63, class_weight="balanced",
         categorical_features=[names.index("format")], random_state=seed,
     )
-    clf.fit(Xa[:a], ya[:a])
-    pv = clf.predict_proba(Xa[a:b])[:, 1]
-    pt = clf.predict_proba(Xa[b:])[:, 1]
+    from threadpoolctl import threadpool_limits
+
+    # OpenMP threads spin while waiting; on a shared machine one thread is faster and steadier
+    with threadpool_limits(limits=1):
+        clf.fit(Xa[:a], ya[:a])
+        pv = clf.predict_proba(Xa[a:b])[:, 1]
+        pt = clf.predict_proba(Xa[b:])[:, 1]
     yv, yt = ya[a:b], ya[b:]
     grid = np.unique(np.quantile(pv, np.linspace(0.5, 1.0, 401)))
     thr = float(max(grid, key=lambda t: (_f1(yv, pv, t)[0], -t))) if len(grid) else 0.5
