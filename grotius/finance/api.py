@@ -106,7 +106,7 @@ def alert_page(request: Request, alert_id: str, principal: auth.Principal = Depe
     obj, tlp = _alert(principal, node, alert_id)
     alert = _as_alert(obj)
     return page(request, "finance_alert.html", {
-        "a": obj, "tlp": tlp, "svg": Markup(evidence_svg(alert)),
+        "a": obj, "level": tlp, "svg": Markup(evidence_svg(alert)),
         "txs": alert.explanation.get("evidence", {}).get("transactions", []),
         "features": alert.explanation.get("features", {}),
         "contributions": alert.explanation.get("score", {}).get("contributions", {}),

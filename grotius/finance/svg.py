@@ -30,7 +30,7 @@ def _layout(alert: Alert) -> dict[str, tuple[float, float]]:
     if alert.typology == "cycle":
         # a ring reads better than columns for money coming back
         n = len(alert.accounts)
-        r = max(120.0, n * 40.0)
+        r = max(170.0, n * 55.0)
         return {a: (MARGIN + r + r * math.cos(2 * math.pi * i / n - math.pi / 2),
                     MARGIN + r + r * math.sin(2 * math.pi * i / n - math.pi / 2))
                 for i, a in enumerate(alert.accounts)}
@@ -71,12 +71,18 @@ def evidence_svg(alert: Alert) -> str:
         ex, ey = x2 - ux * NODE_R, y2 - uy * NODE_R
         bend = ((k + 1) // 2) * 26 * (1 if k % 2 else -1)
         cx, cy = (sx + ex) / 2 - uy * bend, (sy + ey) / 2 + ux * bend
-        label = f"{t['time'][:16].replace('T', ' ')} · {t['amount']} {t.get('currency', '')}".strip()
+        when = t["time"][:16].replace("T", " ")
+        amount = f"{t['amount']} {t.get('currency', '')}".strip()
+        # the label sits on the outer side of the curve's midpoint, two short lines
+        mx, my = (sx + 2 * cx + ex) / 4, (sy + 2 * cy + ey) / 4
+        side = -1 if bend > 0 else 1
+        lx, ly = mx - uy * 14 * side, my + ux * 14 * side
         parts.append(
             f'<g class="payment" data-tx="{escape(t["id"])}"><path d="M {sx:.1f} {sy:.1f} Q {cx:.1f} {cy:.1f} {ex:.1f} {ey:.1f}" '
             f'fill="none" stroke="#555" stroke-width="1.4" marker-end="url(#arrow)"/>'
-            f'<text x="{cx:.1f}" y="{cy - 4:.1f}" text-anchor="middle" fill="#222">{escape(label)}</text>'
-            f"<title>payment {escape(t['id'])}: {escape(a)} → {escape(b)}, {escape(label)}</title></g>"
+            f'<text x="{lx:.1f}" y="{ly - 2:.1f}" text-anchor="middle" fill="#222" font-size="10">'
+            f'<tspan x="{lx:.1f}">{escape(when)}</tspan><tspan x="{lx:.1f}" dy="12">{escape(amount)}</tspan></text>'
+            f"<title>payment {escape(t['id'])}: {escape(a)} → {escape(b)}, {escape(when)}, {escape(amount)}</title></g>"
         )
     for a, (x, y) in pos.items():
         parts.append(
