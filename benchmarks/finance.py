@@ -93,7 +93,7 @@ def main() -> None:
     eng.close()
     arr = gfp_array(work / "c.csv")
     print(f"{n:,} transactions ({len(net.instances)} planted instances), {args.accounts:,} background accounts, {args.days} days")
-    print(f"our import (validate + canonical CSV): {n / t_import:,.0f} tx/s; DuckDB load: {n / t_load:,.0f} tx/s")
+    print(f"our import (validate + canonical CSV): {n / t_import:,.0f} tx/s; DuckDB load: {n / t_load:,.0f} tx/s", flush=True)
 
     try:
         import snapml  # noqa: F401
@@ -108,6 +108,7 @@ def main() -> None:
     p.fan_in.window = p.fan_out.window = DAY
     o_s, o_n = run_ours(work / "c.csv", p)
     rows.append(("defaults", n / g_s, f"{g_cols} feature columns", n / o_s, f"{o_n} alerts"))
+    print("measured:", rows[-1], flush=True)
 
     if not args.skip_deep:
         deep = {
@@ -116,10 +117,12 @@ def main() -> None:
             "lc-cycle_bins": [2, 3, 4, 5, 6, 7, 8],
         }
         g_s, g_cols = run_gfp(arr, deep)
+        print(f"measured: GFP deep {n / g_s:,.0f} tx/s", flush=True)
         p = Params()
         p.cycle.max_hops, p.cycle.window, p.cycle.amount_tolerance = 8, 16 * DAY, -1.0
         o_s, o_n = run_ours(work / "c.csv", p)
         rows.append(("deep, equal depth", n / g_s, f"{g_cols} feature columns", n / o_s, f"{o_n} alerts"))
+        print("measured:", rows[-1], flush=True)
         p.cycle.amount_tolerance = Params().cycle.amount_tolerance
         o_s2, o_n2 = run_ours(work / "c.csv", p)
         rows.append(("deep, our default cycle amounts", n / g_s, f"{g_cols} feature columns", n / o_s2, f"{o_n2} alerts"))
