@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _measure import measure  # noqa: E402
+from _measure import measure, report_cpu  # noqa: E402
 
 from grotius.matching.resolve import Field, Linker, f1  # noqa: E402
 
@@ -154,6 +154,7 @@ def main() -> None:
     found, wall, peak = measure(lambda: run_grotius(left, right))
     s = f1(found, truth)
     print(f"grotius : {wall:7.1f} s  peak {peak / 2**30:5.2f} GiB  P {s['precision']:.4f} R {s['recall']:.4f} F1 {s['f1']:.4f}")
+    report_cpu("grotius")
     if args.one_to_one:
         found1, wall1, peak1 = measure(lambda: run_grotius(left, right, one_to_one=True))
         s1 = f1(found1, truth)
@@ -163,6 +164,7 @@ def main() -> None:
     sfound, swall, speak = measure(lambda: run_splink(left, right, args.splink_memory_limit))
     ss = f1(sfound, truth)
     print(f"splink  : {swall:7.1f} s  peak {speak / 2**30:5.2f} GiB  P {ss['precision']:.4f} R {ss['recall']:.4f} F1 {ss['f1']:.4f}")
+    report_cpu("splink")
     print(f"ratio (splink / grotius): time {swall / wall:.2f}x, memory {speak / peak:.2f}x")
 
 

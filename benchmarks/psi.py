@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _measure import measure  # noqa: E402
+from _measure import measure, report_cpu  # noqa: E402
 
 from grotius.matching.psi import Engine, encode, intersect_local  # noqa: E402
 
@@ -67,6 +67,7 @@ def main() -> None:
     (ha, hb, nbytes), wall, peak = measure(lambda: run_grotius(a, b))
     ok = ha == truth and hb == truth
     print(f"grotius   : {wall:8.1f} s  peak {peak / 2**20:7.0f} MiB  {nbytes / 2**20:7.1f} MiB exchanged  correct={ok}")
+    report_cpu("grotius")
     if args.skip_peer:
         return
     (hits, obytes), owall, opeak = measure(lambda: run_openmined(a, b))
@@ -74,6 +75,7 @@ def main() -> None:
         f"openmined : {owall:8.1f} s  peak {opeak / 2**20:7.0f} MiB  {obytes / 2**20:7.1f} MiB exchanged  "
         f"correct={hits == truth}"
     )
+    report_cpu("openmined")
     print(f"ratio (openmined / grotius): time {owall / wall:.2f}x, bytes {obytes / nbytes:.2f}x")
 
 
