@@ -18,9 +18,16 @@ BINARY = "application/octet-stream"
 MAX_FRAME = 64 * 1024 * 1024
 
 
+PSI_PATH = "/api/match/psi/"
+
+
 def setup(app: FastAPI) -> None:
     if partners.resolver not in auth.RESOLVERS:
         auth.RESOLVERS.insert(0, partners.resolver)
+    # partner accounts authenticate only where a path polices them itself (TAXII, and
+    # these PSI endpoints, which disclose no object: only masked points)
+    if PSI_PATH not in partners.PARTNER_PATHS:
+        partners.PARTNER_PATHS = (*partners.PARTNER_PATHS, PSI_PATH)
 
 
 def _partner(request: Request) -> str:
