@@ -119,7 +119,12 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA cache_size=-65536")
+            # a node's working set (id and date_added indexes) should stay in memory as the
+            # store grows; checkpoints in larger steps keep commits of big batches cheap
+            conn.execute("PRAGMA cache_size=-262144")
+            conn.execute("PRAGMA mmap_size=1073741824")
+            conn.execute("PRAGMA wal_autocheckpoint=16384")
+            conn.execute("PRAGMA temp_store=MEMORY")
             return conn
         import psycopg
 
