@@ -24,11 +24,11 @@ run: env
 test: env
 	@$(BIN)/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
 
-# Regenerate the lock from pyproject.toml (core + test + spark extras) in a scratch venv.
+# Regenerate the lock from pyproject.toml (core + test, spark and finance-ml extras) in a scratch venv.
 lock:
 	rm -rf /tmp/grotius-lock && $(PYTHON) -m venv /tmp/grotius-lock
 	/tmp/grotius-lock/bin/pip install --quiet --upgrade pip
-	/tmp/grotius-lock/bin/pip install --quiet -e '.[test,spark]'
+	/tmp/grotius-lock/bin/pip install --quiet -e '.[test,spark,finance-ml]'
 	/tmp/grotius-lock/bin/pip freeze --exclude-editable | grep -v '^grotius' > requirements.lock
 
 clean:
