@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -31,20 +32,20 @@ TX_SCHEMA = (
 )
 
 
-class Engine:
+class Engine(ABC):
     name: str = ""
     version: str = ""
 
-    def load_transactions(self, csv_path: Path) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def load_transactions(self, csv_path: Path) -> None: ...
 
+    @abstractmethod
     def create(self, name: str, select_sql: str, materialize: bool = False) -> None:
         """Make ``name`` the result of ``select_sql``; ``materialize`` marks tables that are
         read many times or fed back in a loop (an engine may otherwise keep a lazy view)."""
-        raise NotImplementedError
 
-    def fetch(self, select_sql: str) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
+    @abstractmethod
+    def fetch(self, select_sql: str) -> list[tuple[Any, ...]]: ...
 
     def count(self, name: str) -> int:
         return int(self.fetch(f"SELECT count(*) FROM {name}")[0][0])
