@@ -13,7 +13,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@echo "installing locked dependencies into $(VENV) (first time: a few minutes)"
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@$(BIN)/python -m pip install --quiet -r requirements.lock
-	@$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@$(BIN)/python -m pip install --quiet --no-deps -e .
 	@rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 env: $(STAMP)
