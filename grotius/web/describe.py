@@ -194,4 +194,15 @@ def meta(node: Any, st: Stored) -> dict[str, Any]:
         "source": st.source, "created_by_ref": creator,
         "created_by_name": names.get(creator, (None, None))[1] if isinstance(creator, str) else None,
         "grade": grade_info(node, st.obj),
+        "signature": signature_info(node, st.obj),
     }
+
+
+def signature_info(node: Any, obj: dict[str, Any]) -> dict[str, Any]:
+    """Who signed this version and whether it verifies against the keys this node pinned."""
+    from ..sharing import signing
+
+    ring = signing.keyring(node)
+    res = signing.check(obj, ring)
+    return {"status": res.status, "signer": res.signer, "signer_name": ring.names.get(res.signer or ""),
+            "key_id": res.key_id, "message": res.message}
