@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .. import __version__
 from .formats import format_amount
@@ -248,11 +248,11 @@ def _params_for(typ: str, params: Params) -> dict[str, Any]:
     return d[typ]
 
 
-def rank_accounts(alerts: list[Alert]) -> list[tuple[str, float, int, list[str]]]:
-    """Accounts by combined score 1 - prod(1 - s) over the alerts they appear in."""
+def _rank(alerts: list[Alert], members: Callable[[Alert], Iterable[str]]) -> list[tuple[str, float, int, list[str]]]:
+    """Items by combined score 1 - prod(1 - s) over the alerts they appear in."""
     acc: dict[str, list[Alert]] = {}
     for a in alerts:
-        for x in a.accounts:
+        for x in members(a):
             acc.setdefault(x, []).append(a)
     rows = []
     for x, al in acc.items():
@@ -262,18 +262,11 @@ def rank_accounts(alerts: list[Alert]) -> list[tuple[str, float, int, list[str]]
         rows.append((x, round(1 - miss, 4), len(al), sorted({a.typology for a in al})))
     rows.sort(key=lambda r: (-r[1], r[0]))
     return rows
+
+
+def rank_accounts(alerts: list[Alert]) -> list[tuple[str, float, int, list[str]]]:
+    return _rank(alerts, lambda a: a.accounts)
 
 
 def rank_transactions(alerts: list[Alert]) -> list[tuple[str, float, int, list[str]]]:
-    acc: dict[str, list[Alert]] = {}
-    for a in alerts:
-        for x in a.transactions:
-            acc.setdefault(x, []).append(a)
-    rows = []
-    for x, al in acc.items():
-        miss = 1.0
-        for a in al:
-            miss *= 1 - a.score
-        rows.append((x, round(1 - miss, 4), len(al), sorted({a.typology for a in al})))
-    rows.sort(key=lambda r: (-r[1], r[0]))
-    return rows
+    return _rank(alerts, lambda a: a.transactions)

@@ -57,6 +57,9 @@ _COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS) | {"XK", "AQ", "BV", "HM"
 _BIC_RE = re.compile(r"^[A-Z]{4}([A-Z]{2})[A-Z0-9]{2}(?:[A-Z0-9]{3})?$")
 
 
+_PRIMARY_OFFICE = "X" * 3
+
+
 def clean_bic(value: str) -> str:
     v = value.strip().upper().replace(" ", "")
     m = _BIC_RE.match(v)
@@ -64,8 +67,9 @@ def clean_bic(value: str) -> str:
         raise ValueError("a BIC has 4 letters (bank), 2 letters (country), 2 letters or digits (location) and an optional 3-character branch")
     if m.group(1) not in _COUNTRIES:
         raise ValueError(f"{m.group(1)} is not an ISO 3166 country code")
-    # "XXX" is the primary office: DEUTDEFF and DEUTDEFFXXX name the same institution.
-    return v[:8] if v.endswith("XXX") and len(v) == 11 else v
+    # the all-X branch code is the primary office: DEUTDEFF and its 11-character form
+    # with that branch name the same institution
+    return v[:8] if len(v) == 11 and v[8:] == _PRIMARY_OFFICE else v
 
 
 def matchable_bic(v: str) -> bool:
