@@ -51,9 +51,12 @@ def _buckets(window: int, name: str, engine: Engine, where: str = "") -> None:
     )
 
 
-def _bounds(window: int) -> str:
+def _bounds(window: int, table: str = "") -> str:
+    """Start and end (ws, we) of a hopping bucket from its (kind, b) columns."""
     half = window // 2
-    return f"b * {window} - kind * {half} AS ws, b * {window} - kind * {half} + {window} AS we"
+    q = f"{table}." if table else ""
+    start = f"{q}b * {window} - {q}kind * {half}"
+    return f"{start} AS ws, {start} + {window} AS we"
 
 
 def _islands(engine: Engine, typ: str) -> None:
@@ -123,7 +126,7 @@ def gather_scatter(engine: Engine, params: Params) -> None:
     )
     engine.create(
         "c_gather_scatter",
-        f"SELECT i.acct AS anchor, i.kind, i.b, {_bounds(p.window).replace('b *', 'i.b *').replace('kind *', 'i.kind *')} "
+        f"SELECT i.acct AS anchor, i.kind, i.b, {_bounds(p.window, 'i')} "
         f"FROM gs_in i JOIN gs_out o ON o.acct = i.acct AND o.kind = i.kind AND o.b = i.b "
         f"WHERE i.first_ts <= o.last_ts",
     )
@@ -184,8 +187,29 @@ def _trimmed_edges(engine: Engine, name: str, rounds: int = 3) -> None:
         engine.create(name, f"SELECT * FROM {name}_n", materialize=True)
 
 
-def _path_columns(n: int, upto: int, prefix: str = "p.") -> str:
-    return ", ".join(f"{prefix}t{i}" if i <= upto else f"CAST(NULL AS STRING) AS t{i}" for i in range(1, n + 1))
+def _path_columns(n: int, known: list[str]) -> str:
+    """Columns t1..tn of a path: the ``known`` expressions first, NULL for hops not yet taken."""
+    return ", ".join(f"{known[i - 1]} AS t{i}" if i <= len(known) else f"CAST(NULL AS STRING) AS t{i}"
+                     for i in range(1, n + 1))
+
+
+def _hops(n: int, prefix: str = "") -> list[str]:
+    return [f"{prefix}t{i}" for i in range(1, n + 1)]
+
+
+def _append(engine: Engine, table: str, select_sql: str) -> None:
+    """Add rows to a table that collects results across the steps of a loop."""
+    engine.create(f"{table}_n", f"SELECT * FROM {table} UNION ALL {select_sql}")
+    engine.create(table, f"SELECT * FROM {table}_n")
+
+
+def _path_alerts(engine: Engine, typ: str, paths: str, n: int) -> None:
+    """``m_<typ>`` from one row per path (akey, t1..tn): one row per transaction of each path."""
+    engine.create(
+        f"m_{typ}",
+        " UNION ALL ".join(f"SELECT akey, t{i} AS tx_id FROM {paths} WHERE t{i} IS NOT NULL" for i in range(1, n + 1)),
+        materialize=True,
+    )
 
 
 def cycle(engine: Engine, params: Params) -> None:
@@ -201,19 +225,15 @@ def cycle(engine: Engine, params: Params) -> None:
         f"AND CAST(x.amount AS DOUBLE) >= p.last_amount * {1 - tol!r} AND CAST(x.amount AS DOUBLE) <= p.last_amount * {1 + tol!r} "
         if tol >= 0 else ""
     )
-    tcols = ", ".join(f"CAST(NULL AS STRING) AS t{i}" for i in range(2, n + 1))
     engine.create(
         "cp",
         f"SELECT src AS start_acct, dst AS cur, ts AS t_first, ts AS t_last, seq AS last_seq, "
         f"CAST(amount AS DOUBLE) AS last_amount, "
-        f"concat('|', src, '|', dst, '|') AS accts, 1 AS hops, tx_id AS t1, {tcols} FROM ce",
+        f"concat('|', src, '|', dst, '|') AS accts, 1 AS hops, {_path_columns(n, ['tx_id'])} FROM ce",
     )
-    engine.create("cyc", f"SELECT CAST(NULL AS STRING) AS akey, {_path_columns(n, n, '')} FROM cp WHERE 1 = 0")
+    engine.create("cyc", f"SELECT CAST(NULL AS STRING) AS akey, {_path_columns(n, [])} FROM cp WHERE 1 = 0")
     for h in range(2, n + 1):
-        cols = ", ".join(
-            ("x.tx_id AS t%d" % i) if i == h else (f"p.t{i}" if i < h else f"CAST(NULL AS STRING) AS t{i}")
-            for i in range(1, n + 1)
-        )
+        cols = _path_columns(n, _hops(h - 1, "p.") + ["x.tx_id"])
         closing_only = "AND x.dst = p.start_acct" if h == n else ""
         engine.create(
             "cp_next",
@@ -227,20 +247,12 @@ def cycle(engine: Engine, params: Params) -> None:
             materialize=True,
         )
         if h >= p.min_hops:
-            engine.create(
-                "cyc_n",
-                f"SELECT * FROM cyc UNION ALL SELECT concat('cycle|', t1, '|', t{h}) AS akey, "
-                f"{_path_columns(n, n, '')} FROM cp_next WHERE cur = start_acct",
-            )
-            engine.create("cyc", "SELECT * FROM cyc_n")
+            _append(engine, "cyc", f"SELECT concat('cycle|', t1, '|', t{h}) AS akey, {_path_columns(n, _hops(n))} "
+                                   f"FROM cp_next WHERE cur = start_acct")
         engine.create("cp", "SELECT * FROM cp_next WHERE cur <> start_acct")
         if engine.count("cp") == 0:
             break
-    engine.create(
-        "m_cycle",
-        " UNION ALL ".join(f"SELECT akey, t{i} AS tx_id FROM cyc WHERE t{i} IS NOT NULL" for i in range(1, n + 1)),
-        materialize=True,
-    )
+    _path_alerts(engine, "cycle", "cyc", n)
 
 
 def pass_through(engine: Engine, params: Params) -> None:
@@ -259,23 +271,17 @@ def pass_through(engine: Engine, params: Params) -> None:
         materialize=True,
     )
     # chain heads: an incoming payment that is not itself passed-on money
-    tcols = ", ".join(f"CAST(NULL AS STRING) AS t{i}" for i in range(3, n + 1))
     engine.create(
         "pc",
         f"SELECT concat('|', q.t_in, '|', q.t_out, '|') AS pkey, q.t_out AS cur, "
-        f"concat('|', q.a_in, '|', e1.dst, '|', q.a_out, '|') AS accts, q.t_in AS t1, q.t_out AS t2"
-        f"{', ' + tcols if tcols else ''} "
+        f"concat('|', q.a_in, '|', e1.dst, '|', q.a_out, '|') AS accts, {_path_columns(n, ['q.t_in', 'q.t_out'])} "
         f"FROM pt_pairs q JOIN e e1 ON e1.tx_id = q.t_in "
         f"LEFT JOIN (SELECT DISTINCT t_out FROM pt_pairs) r ON r.t_out = q.t_in WHERE r.t_out IS NULL",
     )
-    engine.create("ptc", f"SELECT CAST(NULL AS STRING) AS akey, {_path_columns(n, n, '')} FROM pc WHERE 1 = 0")
+    engine.create("ptc", f"SELECT CAST(NULL AS STRING) AS akey, {_path_columns(n, [])} FROM pc WHERE 1 = 0")
     for length in range(2, n + 1):
         if length < n:
-            h = length + 1
-            cols = ", ".join(
-                ("q.t_out AS t%d" % i) if i == h else (f"p.t{i}" if i < h else f"CAST(NULL AS STRING) AS t{i}")
-                for i in range(1, n + 1)
-            )
+            cols = _path_columns(n, _hops(length, "p.") + ["q.t_out"])
             engine.create(
                 "pc_next",
                 f"SELECT concat(p.pkey, q.t_out, '|') AS pkey, q.t_out AS cur, concat(p.accts, q.a_out, '|') AS accts, "
@@ -288,22 +294,14 @@ def pass_through(engine: Engine, params: Params) -> None:
             ends = ""
         if length >= p.min_length:
             # a chain ends where no pair continues it (or at max_length)
-            engine.create(
-                "ptc_n",
-                f"SELECT * FROM ptc UNION ALL SELECT concat('pass_through', p.pkey) AS akey, "
-                f"{_path_columns(n, n)} FROM pc p {ends}",
-            )
-            engine.create("ptc", "SELECT * FROM ptc_n")
+            _append(engine, "ptc", f"SELECT concat('pass_through', p.pkey) AS akey, {_path_columns(n, _hops(n, 'p.'))} "
+                                   f"FROM pc p {ends}")
         if length == n:
             break
-        engine.create("pc", "SELECT pkey, cur, accts, " + ", ".join(f"t{i}" for i in range(1, n + 1)) + " FROM pc_next")
+        engine.create("pc", f"SELECT pkey, cur, accts, {', '.join(_hops(n))} FROM pc_next")
         if engine.count("pc") == 0:
             break
-    engine.create(
-        "m_pass_through",
-        " UNION ALL ".join(f"SELECT akey, t{i} AS tx_id FROM ptc WHERE t{i} IS NOT NULL" for i in range(1, n + 1)),
-        materialize=True,
-    )
+    _path_alerts(engine, "pass_through", "ptc", n)
 
 
 def bipartite(engine: Engine, params: Params) -> None:

@@ -20,8 +20,14 @@ HOUR = 3600
 
 
 @dataclass
-class FanParams:
+class Windowed:
+    """Parameters of a detector that looks at one window of time at a time."""
+
     window: int = 4 * DAY
+
+
+@dataclass
+class FanParams(Windowed):
     #: distinct counterparties needed inside one window
     min_counterparties: int = 5
     #: transactions needed inside one window
@@ -32,21 +38,19 @@ class FanParams:
 
 
 @dataclass
-class GatherScatterParams:
-    window: int = 4 * DAY
+class GatherScatterParams(Windowed):
     min_in: int = 4
     min_out: int = 4
 
 
 @dataclass
-class ScatterGatherParams:
-    window: int = 4 * DAY
+class ScatterGatherParams(Windowed):
     #: distinct intermediaries between the same source and destination
     min_intermediaries: int = 4
 
 
 @dataclass
-class CycleParams:
+class CycleParams(Windowed):
     #: first to last transaction of a cycle
     window: int = 10 * DAY
     max_hops: int = 6
@@ -57,8 +61,7 @@ class CycleParams:
 
 
 @dataclass
-class BipartiteParams:
-    window: int = 4 * DAY
+class BipartiteParams(Windowed):
     #: sources every destination pair must share
     min_sources: int = 3
     min_destinations: int = 3
@@ -85,7 +88,7 @@ class PassThroughParams:
 
 
 @dataclass
-class StructuringParams:
+class StructuringParams(Windowed):
     window: int = 10 * DAY
     #: reporting threshold, in the payment currency
     threshold: Decimal = Decimal("10000")
