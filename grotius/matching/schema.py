@@ -28,4 +28,22 @@ CREATE TABLE matching_hits (
 );
 CREATE INDEX matching_hits_rid ON matching_hits (rid)
 """,
+    # requests for information (grotius/matching/requests.py): one row per request, kept
+    # in step with the stored x-grotius-request / -decision versions by an ingest hook
+    """
+CREATE TABLE matching_requests (
+    request_id TEXT PRIMARY KEY,
+    direction TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    status TEXT NOT NULL,
+    urgency TEXT NOT NULL,
+    deadline TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    decision_id TEXT,
+    delivered_us {bigint},
+    created_us {bigint} NOT NULL,
+    updated_us {bigint} NOT NULL
+);
+CREATE INDEX matching_requests_updated ON matching_requests (updated_us)
+""",
 ]

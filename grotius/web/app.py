@@ -36,6 +36,7 @@ AREA_MODULES: list[str] = [
     "grotius.correlate.api",
     "grotius.finance.api",
     "grotius.matching.api",
+    "grotius.matching.rfi_api",
     "grotius.maritime.api",
     "grotius.assessment.api",
     "grotius.audit.api",
