@@ -72,8 +72,8 @@ def test_ftm_entities_link_payments_to_accounts(alerts: list) -> None:
 
 
 def test_alerts_are_stored_in_the_node_under_tlp(node: object, alerts: list) -> None:
-    n = store_alerts(node.home, alerts[:10], tlp="amber")  # type: ignore[attr-defined]
-    assert n >= 30
+    summary = store_alerts(node.home, alerts[:10], tlp="amber")  # type: ignore[attr-defined]
+    assert summary.stored >= 30 and summary.unchanged == 0
     st = objects.get(node.store, alerts[0].id)  # type: ignore[attr-defined]
     assert st is not None and st.tlp == "amber"
     assert st.obj["typology"] == alerts[0].typology and st.obj["created_by_ref"] == node.identity_id  # type: ignore[attr-defined]
@@ -122,3 +122,40 @@ def test_cli_analyse_writes_alert_lines_and_reports_bad_input(tmp_path: Path) ->
     assert res.exit_code == 2 and "cycle has no parameter 'nope'" in res.output
     stix = runner.invoke(main, ["finance", "export", str(tmp_path / "out"), "--to", "stix"])
     assert stix.exit_code == 0 and json.loads(stix.output)["type"] == "bundle"
+
+
+def test_rerunning_analyse_into_a_node_changes_nothing(node: object, tmp_path: Path) -> None:
+    """Same input, same alerts: same ids, same stored bytes, no new versions. A changed
+    parameter makes a new version of the affected alerts that keeps their ``created``."""
+    runner = CliRunner()
+    gen = runner.invoke(main, ["finance", "generate", "--out", str(tmp_path / "g.csv"), "--accounts", "200",
+                               "--transactions", "1000", "--per-typology", "2", "--seed", "8"])
+    assert gen.exit_code == 0, gen.output
+    home = str(node.home)  # type: ignore[attr-defined]
+    args = ["finance", "analyse", str(tmp_path / "g.csv"), "--format", "amlworld", "--out", str(tmp_path / "out"),
+            "--typology", "cycle,structuring", "--home", home, "--quiet"]
+
+    def run(*extra: str) -> tuple[str, dict[str, list[objects.Stored]]]:
+        res = runner.invoke(main, [*args, *extra])
+        assert res.exit_code == 0, res.output
+        ids = [json.loads(line)["id"] for line in (tmp_path / "out" / "alerts.jsonl").read_text().splitlines()]
+        assert ids
+        return res.output, {i: objects.versions(node.store, i) for i in ids}  # type: ignore[attr-defined]
+
+    first, held = run()
+    assert " 0 unchanged" in first
+    second, again = run()
+    assert again.keys() == held.keys()
+    n_objects = int(first.split(" alert objects stored")[0].rsplit(" ", 1)[-1])
+    assert n_objects > 2 * len(held)
+    assert f"0 alert objects stored, {n_objects} unchanged" in second
+    for i, versions in again.items():
+        assert len(versions) == 1 and versions[0].raw == held[i][0].raw
+    _, changed = run("--set", "cycle.amount_tolerance=0.3")  # parameters are part of the evidence
+    cycles = [i for i, v in changed.items() if v[-1].obj["typology"] == "cycle"]
+    assert cycles
+    for i in cycles:
+        old, new = changed[i]
+        assert new.obj["created"] == old.obj["created"] and new.obj["modified"] > old.obj["modified"]
+        assert new.obj["explanation"]["parameters"]["amount_tolerance"] == 0.3
+    assert all(len(v) == 1 for i, v in changed.items() if i not in cycles)

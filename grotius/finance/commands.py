@@ -145,8 +145,8 @@ def analyse_cmd(path: Path, fmt: str, engine: str, spark_master: str | None, out
     if home is not None:
         from .store import store_alerts
 
-        n = store_alerts(home, result.alerts, tlp=tlp)
-        click.echo(f"stored {n} alert objects in the node at {home}", err=True)
+        stored = store_alerts(home, result.alerts, tlp=tlp)
+        click.echo(f"node at {home}: {stored.stored} alert objects stored, {stored.unchanged} unchanged", err=True)
 
 
 @finance.command("generate")

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import rfc8785
 
+from ..node import stix_now
 from ..stix import extension, markings
 from .alerts import Alert
 
@@ -24,10 +24,6 @@ ALERT_TYPE = "x-grotius-alert"
 #: STIX 2.1 namespace for deterministic SCO ids
 SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 _OBS_NAMESPACE = uuid.UUID("0b6f1c55-3e1f-4d8e-a0a4-8a9b7a2d6c53")
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _stix_time(iso_seconds: str) -> str:
@@ -59,7 +55,7 @@ def alert_to_stix(
     """STIX objects for one alert: account SCOs, one observed-data, one x-grotius-alert."""
     lvl = markings.level(tlp)
     marking = [markings.TLP2_IDS[lvl]]
-    now = created or _now()
+    now = created or stix_now()
     scos = [account_sco(a) for a in alert.accounts]
     ev = alert.explanation.get("evidence", {})
     obs_id = f"observed-data--{uuid.uuid5(_OBS_NAMESPACE, alert.id)}"
