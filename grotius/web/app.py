@@ -36,6 +36,8 @@ AREA_MODULES: list[str] = [
     "grotius.correlate.api",
     "grotius.finance.api",
     "grotius.matching.api",
+    "grotius.matching.entities_api",
+    "grotius.matching.fuzzy_api",
     "grotius.matching.rfi_api",
     "grotius.maritime.api",
     "grotius.assessment.api",
