@@ -46,4 +46,14 @@ CREATE TABLE matching_requests (
 );
 CREATE INDEX matching_requests_updated ON matching_requests (updated_us)
 """,
+    # the per-agreement key of the fuzzy (encoded names) exchange, encrypted under the
+    # node secret (grotius/matching/fuzzy.py)
+    """
+CREATE TABLE matching_fuzzy_keys (
+    partner TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    key_enc TEXT NOT NULL,
+    set_us {bigint} NOT NULL
+)
+""",
 ]
