@@ -264,3 +264,19 @@ def test_rest_api_and_cli(pair: dict[str, Any], live_server: Any) -> None:
     out = CliRunner().invoke(main, ["rfi", "decide", rid2, "--approve", "--drop", f"{GRN}:name", *uhome])
     assert out.exit_code == 0, out.output
     assert out.stdout.startswith("partially-approved") and f"copy of {GRN}" in out.stdout
+
+
+def test_overdue_is_shown_while_open(pair: dict[str, Any]) -> None:
+    nl, us = pair["nl"], pair["us"]
+    rid = _ask(pair, HIT2, deadline=rfi._ts(rfi.datetime.now(rfi.timezone.utc) + rfi.timedelta(minutes=5)))
+    assert rfi.list_requests(nl, status="overdue") == []
+    # the deadline passes (moved back in the table rather than waited for)
+    for node in (nl, us):
+        with node.store.transaction() as tx:
+            tx.execute("UPDATE matching_requests SET deadline = ? WHERE request_id = ?", ("2026-01-01T00:00:00.000Z", rid))
+    for node in (nl, us):
+        (r,) = rfi.list_requests(node, status="overdue")
+        assert r["request_id"] == rid and r["shown_status"] == "overdue" and r["status"] == "open"
+    rfi.decide(us, rid, approve=True)
+    assert rfi.list_requests(us, status="overdue") == []
+    assert rfi.row(us, rid)["shown_status"] == "approved"
