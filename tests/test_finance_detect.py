@@ -127,3 +127,28 @@ def test_recall_of_planted_typologies_is_at_least_95_percent(planted: tuple[Path
         ev = a.explanation["evidence"]
         assert [t["id"] for t in ev["transactions"]] == a.transactions
         assert set(ev["accounts"]) == {x for t in ev["transactions"] for x in (t["from"], t["to"])}
+
+
+def test_associates_widen_a_small_fan_in_to_accounts_closing_triangles_with_it(tmp_path: Path) -> None:
+    rows = [(f"2022/09/01 {h:02d}:00", f"S{h}", "M", "9.50") for h in range(1, 6)]  # the fan-in group
+    rows += [
+        ("2022/09/03 10:00", "H", "S1", "300.00"), ("2022/09/04 10:00", "S2", "H", "250.00"),  # H deals with two of it
+        ("2022/09/05 10:00", "X|7", "M", "410.00"),  # X pays the receiver ...
+        ("2022/09/06 10:00", "X|7", "H", "120.00"),  # ... and deals with H: an associate
+        ("2022/09/05 11:00", "Y", "M", "400.00"), ("2022/09/06 11:00", "Y", "Z", "100.00"),  # Z knows only S1
+        ("2022/09/07 11:00", "Z", "S1", "100.00"),
+        ("2022/09/06 12:00", "W", "H", "100.00"),  # knows H but not the receiver
+    ]
+    path = _write(tmp_path, rows)
+    alerts = _run(path, "associates")
+    (alert,) = [a for a in alerts if a.typology == "associates"]
+    assert {a.typology for a in alerts} == {"associates"}  # fan_in ran only as its input
+    f = alert.explanation["features"]
+    assert (f["account"], f["fan_in_account"], f["shared_counterparties"]) == ("X|7", "M", ["H"])
+    assert f["group_accounts_reached"] == 2 and f["payments_with_fan_in_account"] == 1
+    assert sorted(alert.accounts) == ["H", "M", "S1", "S2", "X|7"]
+    assert [(t["from"], t["to"]) for t in alert.explanation["evidence"]["transactions"]] == [
+        ("H", "S1"), ("S2", "H"), ("X|7", "M"), ("X|7", "H")]
+    assert alert.explanation["parameters"]["associates"] == {"min_shared": 2, "max_group": 12}
+    assert _run(path, "associates", sets=("associates.min_shared=3",)) == []
+    assert _run(path, "associates", sets=("associates.max_group=5",)) == []  # the group has six accounts

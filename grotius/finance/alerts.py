@@ -32,7 +32,16 @@ DESCRIPTIONS = {
     "stack": "layered bipartite: recipients of one bipartite group pay on as the sources of another",
     "pass_through": "a chain of accounts each passing on most of what it received within hours",
     "structuring": "repeated payments just under a reporting threshold",
+    "associates": "an account that deals with a fan-in's receiving account and shares counterparties with "
+                  "several accounts of the fan-in group",
 }
+
+
+def associate_roles(key: str) -> tuple[str, str]:
+    """(candidate, fan-in receiving account) from an associates alert key
+    ``associates|<length of candidate>|<candidate><receiver>``."""
+    n, rest = key.split("|", 2)[1:]
+    return rest[: int(n)], rest[int(n):]
 
 
 @dataclass
@@ -115,7 +124,7 @@ def _clip(x: float) -> float:
     return 0.0 if x < 0 else 1.0 if x > 1 else x
 
 
-def _features(typ: str, txs: list[Tx], params: Params) -> tuple[dict[str, Any], dict[str, tuple[float, float]]]:
+def _features(typ: str, txs: list[Tx], params: Params, key: str = "") -> tuple[dict[str, Any], dict[str, tuple[float, float]]]:
     """Features of one alert, and per feature (strength in [0, 1], weight) for the score."""
     amounts = [float(t.amount) for t in txs]
     span = txs[-1].ts - txs[0].ts
@@ -193,6 +202,18 @@ def _features(typ: str, txs: list[Tx], params: Params) -> tuple[dict[str, Any], 
         parts["near_threshold"] = (_clip(near), 0.2)
         parts["repeats"] = (_clip((len(txs) - ps.min_transactions) / max(ps.min_transactions, 1)), 0.2)
         parts["recipients"] = (_clip(1 - (len(dsts) - 1) / len(txs)), 0.1)
+    elif typ == "associates":
+        pa = params.associates
+        x, anchor = associate_roles(key)
+        with_anchor = sum(1 for t in txs if {t.src, t.dst} == {x, anchor})
+        shared = sorted({t.dst if t.src == x else t.src for t in txs if x in (t.src, t.dst)} - {anchor})
+        reach = {h: len({t.dst if t.src == h else t.src for t in txs if h in (t.src, t.dst)} - {x}) for h in shared}
+        best = max(reach.values(), default=0)
+        f.update(account=x, fan_in_account=anchor, shared_counterparties=shared, payments_with_fan_in_account=with_anchor,
+                 group_accounts_reached=best)
+        parts["shared_counterparties"] = (_clip((len(shared) - 1) / 2), 0.2)
+        parts["group_reach"] = (_clip((best - pa.min_shared) / max(pa.min_shared, 1)), 0.15)
+        parts["repeated_with_receiver"] = (_clip((with_anchor - 1) / 2), 0.15)
     total = Decimal(0)
     for t in txs:
         total += t.amount
@@ -205,10 +226,12 @@ BASE_SCORE = 0.5
 
 
 def build_alert(
-    typ: str, txs: list[Tx], params: Params, engine: str, engine_version: str, input_format: str = ""
+    typ: str, txs: list[Tx], params: Params, engine: str, engine_version: str, input_format: str = "", key: str = ""
 ) -> Alert:
+    """``key`` is the detector's name for the alert in this run (it carries the roles of
+    accounts where the evidence alone does not)."""
     txs = sorted(txs, key=lambda t: (t.ts, t.seq))
-    features, parts = _features(typ, txs, params)
+    features, parts = _features(typ, txs, params, key)
     contributions = {k: round(s * w, 4) for k, (s, w) in parts.items()}
     score = round(min(1.0, BASE_SCORE + sum(contributions.values())), 4)
     accounts: list[str] = []
@@ -245,6 +268,8 @@ def _params_for(typ: str, params: Params) -> dict[str, Any]:
     d = params.to_dict()
     if typ == "stack":
         return {"stack": d["stack"], "bipartite": d["bipartite"]}
+    if typ == "associates":
+        return {"associates": d["associates"], "fan_in": d["fan_in"]}
     return d[typ]
 
 

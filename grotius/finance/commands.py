@@ -11,7 +11,7 @@ import click
 
 from ..exc import GrotiusError, InvalidInput
 from .formats import FORMATS
-from .params import TYPOLOGIES, Params
+from .params import DETECTOR_NAMES, Params
 
 
 def _friendly(fn: Any) -> Any:
@@ -75,8 +75,8 @@ def _params(sets: tuple[str, ...], typologies: tuple[str, ...]) -> Params:
     for t in typologies:
         for x in t.split(","):
             x = x.strip().replace("-", "_")
-            if x and x not in TYPOLOGIES:
-                raise InvalidInput(f"--typology {x!r}: expected some of {', '.join(TYPOLOGIES)}", property="typology")
+            if x and x not in DETECTOR_NAMES:
+                raise InvalidInput(f"--typology {x!r}: expected some of {', '.join(DETECTOR_NAMES)}", property="typology")
             if x:
                 chosen.append(x)
     params.typologies = tuple(chosen)

@@ -77,6 +77,16 @@ class StackParams:
 
 
 @dataclass
+class AssociatesParams:
+    #: accounts of the fan-in group that a counterparty shared with the candidate must
+    #: have payments with (the candidate closes triangles with the group)
+    min_shared: int = 2
+    #: fan-in alerts with more accounts than this are not expanded: busy receivers
+    #: (merchants) have so many payers that everyone near them would qualify
+    max_group: int = 12
+
+
+@dataclass
 class PassThroughParams:
     #: longest stay of money in one account
     max_delay: int = 24 * HOUR
@@ -108,6 +118,7 @@ class Params:
     stack: StackParams = field(default_factory=StackParams)
     pass_through: PassThroughParams = field(default_factory=PassThroughParams)
     structuring: StructuringParams = field(default_factory=StructuringParams)
+    associates: AssociatesParams = field(default_factory=AssociatesParams)
     #: typologies to run (default all)
     typologies: tuple[str, ...] = ()
 
@@ -165,3 +176,11 @@ TYPOLOGIES = (
     "pass_through",
     "structuring",
 )
+"""The typologies run by default: each one a laundering pattern in the payments themselves
+(``generate`` plants every one of them)."""
+
+EXPANSIONS = ("associates",)
+"""Detectors run only when asked for: they widen other detectors' alerts to accounts tied
+to them, so they find no pattern of their own (see docs/finance.md)."""
+
+DETECTOR_NAMES = TYPOLOGIES + EXPANSIONS

@@ -16,7 +16,7 @@ from .alerts import Alert, Tx, build_alert, rank_accounts, rank_transactions
 from .detectors import DETECTORS, prepare
 from .engines import Engine, as_decimal, open_engine
 from .formats import ImportReport, to_canonical
-from .params import Params, TYPOLOGIES
+from .params import DETECTOR_NAMES, Params, TYPOLOGIES
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -51,8 +51,9 @@ def typologies_of(params: Params) -> tuple[str, ...]:
     chosen = params.typologies or TYPOLOGIES
     for t in chosen:
         if t not in DETECTORS:
-            raise InvalidInput(f"unknown typology {t!r}; expected some of {', '.join(TYPOLOGIES)}", property="typology")
-    return tuple(t for t in TYPOLOGIES if t in chosen)
+            raise InvalidInput(f"unknown typology {t!r}; expected some of {', '.join(DETECTOR_NAMES)}",
+                               property="typology")
+    return tuple(t for t in DETECTOR_NAMES if t in chosen)
 
 
 def detect(
@@ -85,8 +86,8 @@ def detect(
                 r[11] or "", r[12] or "", r[13] or "")
         groups.setdefault((r[0], r[1]), {})[tx.tx_id] = tx
     alerts: dict[str, Alert] = {}
-    for (typ, _akey), txs in groups.items():
-        a = build_alert(typ, list(txs.values()), params, engine.name, engine.version, input_format)
+    for (typ, akey), txs in groups.items():
+        a = build_alert(typ, list(txs.values()), params, engine.name, engine.version, input_format, key=akey)
         alerts[a.id] = a  # the same evidence found twice is one alert
     out = sorted(alerts.values(), key=lambda a: (-a.score, a.typology, a.id))
     seconds["assemble"] = time.perf_counter() - t0
