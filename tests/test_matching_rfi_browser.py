@@ -9,7 +9,7 @@ GROTIUS_REQUIRE_BROWSER is set. Screenshots go to test-artifacts/screenshots/rfi
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -17,32 +17,15 @@ import grotius.correlate  # noqa: F401
 from grotius import users
 from grotius.matching import requests as rfi
 from rfi_helpers import AMB, HIT1, HIT2, RED, RELAY, holdings, in_days, link, run_match
-from test_web_browser import ARGS, CHROMIUM, SHOTS, _unavailable
+from test_web_browser import SHOTS, browser_page  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct-horse-battery"
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install playwright)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def _page(browser: Any, errors: list[str]) -> Any:
     # one context per node: both nodes live on 127.0.0.1, and cookies do not tell ports apart
-    ctx = browser.new_context(viewport={"width": 1360, "height": 900})
-    page = ctx.new_page()
+    page = browser.new_context(viewport={"width": 1360, "height": 900}).new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text)
             if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
@@ -60,7 +43,7 @@ def _login(page: Any, base: str, user: str) -> None:
     expect(page).to_have_url(base + "/requests")
 
 
-def test_request_from_hit_to_approved_disclosure(make_node: Any, live_server: Any, browser: Any,
+def test_request_from_hit_to_approved_disclosure(make_node: Any, live_server: Any, browser_page: Any,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from playwright.sync_api import expect
 
@@ -75,13 +58,14 @@ def test_request_from_hit_to_approved_disclosure(make_node: Any, live_server: An
     match_id = run_match(nl)
     SHOTS.mkdir(parents=True, exist_ok=True)
     tag = nl.store.dialect
-    errors: list[str] = []
+    errors: list[str] = browser_page.js_errors
+    browser = browser_page.context.browser
 
     def shot(page: Any, name: str) -> None:
         page.screenshot(path=str(SHOTS / f"rfi-{name}-{tag}.png"), full_page=True)
 
     # NL-POL: from the run's hits to a request
-    anna = _page(browser, errors)
+    anna = browser_page
     _login(anna, nl_url, "anna")
     expect(anna.locator(".mainnav a.active")).to_have_text("Requests")
     run = anna.locator("tr.run-row")
