@@ -220,6 +220,8 @@ main.add_command(_matching_commands.match)
 main.add_command(_matching_commands.match_budget)
 from .matching.entities_commands import resolve_cmd as _resolve_cmd  # noqa: E402
 main.add_command(_resolve_cmd)
+from .matching.fuzzy_commands import match_key as _match_key  # noqa: E402
+main.add_command(_match_key)
 from .matching.rfi_commands import rfi as _rfi_group  # noqa: E402
 main.add_command(_rfi_group)
 from .finance.commands import finance as _finance_group  # noqa: E402

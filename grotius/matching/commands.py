@@ -17,9 +17,11 @@ from ..exc import InvalidInput
 @click.option("--input", "input_", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="One value per line (type<TAB>value, or a value whose type is recognised); - for stdin.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--fuzzy", is_flag=True, help="FILE holds names (name<TAB>date of birth): match them "
+              "fuzzily as keyed encodings (see `grotius match-key`).")
 @home_option
 @friendly
-def match(partner: str, input_: Path, as_json: bool, home: Path | None) -> None:
+def match(partner: str, input_: Path, as_json: bool, fuzzy: bool, home: Path | None) -> None:
     """Ask PARTNER which of the values in FILE it also holds, by private set
     intersection: neither side learns the other's non-matching values."""
     from rich.console import Console
@@ -32,6 +34,10 @@ def match(partner: str, input_: Path, as_json: bool, home: Path | None) -> None:
         text = sys.stdin.read() if str(input_) == "-" else input_.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise InvalidInput(f"cannot read {input_}: {e}", path=str(input_)) from None
+    if fuzzy:
+        from .fuzzy_commands import run
+
+        return run(node, partner, text, as_json)
     values = exchange.read_input(text.splitlines())
     with Progress(transient=True, console=Console(stderr=True)) as bar:
         task = bar.add_task("matching", total=None)

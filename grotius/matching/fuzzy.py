@@ -1,0 +1,384 @@
+"""Privacy-preserving fuzzy name matching between two nodes: keyed, salted, balanced
+Bloom-filter encodings (:mod:`pprl`) over the partner channel, beside the exact PSI.
+
+The two nodes share a per-agreement key (``grotius match-key PARTNER``: one node
+generates it, the other imports it; each keeps it encrypted under its node secret in
+``matching_fuzzy_keys``). The requester encodes its names, salted with the year of
+birth when it gives one, and sends only the encodings::
+
+    POST /api/match/fuzzy/queries   {"version", "key_id", "bits", "k", "entries": [{"i", "salted", "encoding"}]}
+                                 -> {"session", "threshold", "matches": [{"i", "score"}]}
+
+The holder encodes the names of its person and organisation records (not TLP:RED ones)
+under the same key, unsalted and salted with each record's own year of birth, compares
+every entry with every encoding of the same kind (Dice coefficient) and answers which
+entries reached its threshold, with the best score. It says nothing of its records: not
+their number, not which matched. Budgets (values and runs per period) are those of the
+exact exchange (:mod:`exchange`), counted together; both sides audit the run and store it
+as an ``x-grotius-match`` object with mode ``fuzzy``. What each side learns, and the known
+weaknesses, are in docs/matching.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+import orjson
+
+from grotius.exc import BudgetExceeded, GrotiusError, InvalidInput, PolicyError
+from grotius.matching import entities, exchange, names, pprl
+from grotius.sharing import audit, partners
+from grotius.store.objects import now_us
+
+if TYPE_CHECKING:
+    from grotius.node import Node
+
+PREFIX = "/api/match/fuzzy"
+VERSION = 1
+BITS, K = 1024, 15
+THRESHOLD = pprl.SAME_NAME_DICE
+KEY_BYTES = 32
+MAX_ENTRIES = 100_000
+HOLDER_KINDS = ("person", "organization")
+_WIDTH = 2 * BITS // 8
+
+
+# -- the agreement key --------------------------------------------------------------------
+
+
+def key_id(key: bytes) -> str:
+    """Names a key without revealing it, so two nodes can see they hold the same one."""
+    return hmac.new(key, b"grotius/fuzzy/key-id", hashlib.sha256).hexdigest()[:16]
+
+
+def _aead(node: "Node") -> Any:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    # its own HKDF label: the remote-password key of the partner record is another key
+    return AESGCM(HKDF(hashes.SHA256(), 32, salt=None, info=b"grotius matching fuzzy key").derive(
+        node.config.secret.encode()))
+
+
+def parse_key(text: str) -> bytes:
+    t = text.strip()
+    try:
+        key = bytes.fromhex(t)
+    except ValueError:
+        raise InvalidInput("the fuzzy-matching key must be hexadecimal (64 hex digits)", property="key") from None
+    if len(key) != KEY_BYTES:
+        raise InvalidInput(f"the fuzzy-matching key must have {KEY_BYTES} bytes ({2 * KEY_BYTES} hex digits)",
+                           property="key", length=len(key))
+    return key
+
+
+def set_key(node: "Node", partner: str, key: bytes | None = None) -> tuple[bytes, str]:
+    """Store the agreement key with ``partner`` (a fresh random one when ``key`` is None);
+    returns (key, key id). Audited with the key id only."""
+    p = partners.get(node, partner)
+    key = key if key is not None else secrets.token_bytes(KEY_BYTES)
+    if len(key) != KEY_BYTES:
+        raise InvalidInput(f"the fuzzy-matching key must have {KEY_BYTES} bytes", property="key")
+    nonce = os.urandom(12)
+    enc = "v1:" + base64.b64encode(nonce + _aead(node).encrypt(nonce, key, p.name.encode())).decode()
+    kid = key_id(key)
+    with node.store.transaction() as tx:
+        tx.execute("DELETE FROM matching_fuzzy_keys WHERE partner = ?", (p.name,))
+        tx.execute("INSERT INTO matching_fuzzy_keys (partner, key_id, key_enc, set_us) VALUES (?,?,?,?)",
+                   (p.name, kid, enc, now_us()))
+        audit.record(tx, "match.fuzzy.key", partner=p.name, agreement=p.agreement_id, detail={"key_id": kid})
+    return key, kid
+
+
+def get_key(node: "Node", partner: str) -> bytes:
+    row = node.store.query_one("SELECT key_enc FROM matching_fuzzy_keys WHERE partner = ?", (partner,))
+    if row is None:
+        raise PolicyError(
+            f"no fuzzy-matching key agreed with {partner!r}: one node runs `grotius match-key {partner} "
+            "--generate`, the other imports the key with `grotius match-key PARTNER --key-file FILE`",
+            partner=partner)
+    from cryptography.exceptions import InvalidTag
+
+    try:
+        blob = base64.b64decode(row[0].removeprefix("v1:"))
+        return _aead(node).decrypt(blob[:12], blob[12:], partner.encode())
+    except (InvalidTag, ValueError):
+        raise PolicyError(f"the fuzzy-matching key of {partner!r} cannot be decrypted (node secret changed?): "
+                          "set it again with `grotius match-key`", partner=partner) from None
+
+
+def encoder(key: bytes) -> pprl.Encoder:
+    return pprl.Encoder(key, bits=BITS, k=K)
+
+
+# -- the requester's input ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    date_of_birth: str | None  # YYYYMMDD or YYYY
+    line: int
+
+    @property
+    def salt(self) -> str:
+        return self.date_of_birth[:4] if self.date_of_birth else ""
+
+
+def read_input(lines: Sequence[str]) -> list[Query]:
+    """One name per line, optionally ``name<TAB>date of birth`` (YYYY-MM-DD or YYYY).
+    Blank lines and ``#`` comments are skipped."""
+    out = []
+    for n, raw in enumerate(lines, 1):
+        line = raw.strip("\r\n")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, sep, dob_text = line.partition("\t")
+        name = name.strip()
+        if not names.form(name).folded:
+            raise InvalidInput(f"line {n}: no name to match", line=n, column=1)
+        dob = None
+        if sep and dob_text.strip():
+            dob = entities.parse_date(dob_text.strip())
+            if dob is None or dob_text.strip()[:4] != dob[:4]:
+                raise InvalidInput(f"line {n}: {dob_text.strip()!r} is not a date of birth (YYYY-MM-DD or YYYY)",
+                                   line=n, column=len(name) + 2)
+        out.append(Query(name, dob, n))
+    if not out:
+        raise InvalidInput("no names in the input")
+    return out
+
+
+# -- encodings and comparison ---------------------------------------------------------------
+
+
+def encode(enc: pprl.Encoder, name: str, salt: str = "") -> bytes:
+    return enc.to_bytes(enc.encode(name, salt))
+
+
+_CACHE: dict[tuple[str, str, str, str, str], bytes] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_MAX = 500_000
+
+
+def held(node: "Node", key: bytes) -> tuple[list[entities.Record], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The holder's encodings: (records, unsalted matrix, its record index, salted matrix,
+    its record index). Every name of a record is encoded (aliases, and for organisations
+    also the name without its legal form). Encodings are cached per key and version."""
+    enc, kid = encoder(key), key_id(key)
+    records = [r for r in entities.read_records(node, include_red=False) if r.kind in HOLDER_KINDS]
+    plain: list[bytes] = []
+    plain_of: list[int] = []
+    salted: list[bytes] = []
+    salted_of: list[int] = []
+    for i, r in enumerate(records):
+        forms = list(r.names)
+        if r.kind == "organization":
+            forms += [f for f in (names.company_fingerprint(n) for n in r.names) if f and f not in forms]
+        for form in forms:
+            for salt, out, idx in (("", plain, plain_of), (r.date_of_birth[:4] if r.date_of_birth else None, salted, salted_of)):
+                if salt is None:
+                    continue
+                ck = (kid, r.object_id, r.version, form, salt)
+                with _CACHE_LOCK:
+                    b = _CACHE.get(ck)
+                if b is None:
+                    b = encode(enc, form, salt)
+                    with _CACHE_LOCK:
+                        if len(_CACHE) >= _CACHE_MAX:
+                            _CACHE.clear()
+                        _CACHE[ck] = b
+                out.append(b)
+                idx.append(i)
+
+    def matrix(rows: list[bytes]) -> np.ndarray:
+        return np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(len(rows), _WIDTH) if rows else np.zeros((0, _WIDTH), np.uint8)
+
+    return records, matrix(plain), np.array(plain_of, dtype=np.int64), matrix(salted), np.array(salted_of, dtype=np.int64)
+
+
+def best_scores(queries: np.ndarray, held_rows: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Per query (rows of packed encodings): the best Dice coefficient against the held
+    encodings and the row that gave it (-1 when nothing is held). Balanced encodings all
+    weigh BITS, so Dice is the common ones over BITS: one matrix product of 0/1 bits."""
+    best = np.zeros(len(queries))
+    arg = np.full(len(queries), -1, dtype=np.int64)
+    if len(queries) == 0 or len(held_rows) == 0:
+        return best, arg
+    q = np.unpackbits(queries, axis=1, bitorder="little").astype(np.float32)
+    qw = q.sum(axis=1)
+    for start in range(0, len(held_rows), chunk):
+        h = np.unpackbits(held_rows[start : start + chunk], axis=1, bitorder="little").astype(np.float32)
+        common = q @ h.T
+        dice = 2 * common / (qw[:, None] + h.sum(axis=1)[None, :])
+        j = dice.argmax(axis=1)
+        top = dice[np.arange(len(q)), j]
+        better = top > best
+        best[better] = top[better]
+        arg[better] = j[better] + start
+    return best, arg
+
+
+# -- holder side --------------------------------------------------------------------------
+
+
+def _decode_request(body: bytes) -> tuple[str, list[tuple[int, bool, bytes]]]:
+    try:
+        msg = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise InvalidInput(f"the fuzzy query is not JSON: {e}") from None
+    if not isinstance(msg, dict) or msg.get("version") != VERSION:
+        raise InvalidInput(f"unsupported fuzzy query version (this node speaks {VERSION})",
+                           version=msg.get("version") if isinstance(msg, dict) else None)
+    if msg.get("bits") != BITS or msg.get("k") != K:
+        raise InvalidInput(f"encodings must have bits={BITS}, k={K}", bits=msg.get("bits"), k=msg.get("k"))
+    raw = msg.get("entries")
+    if not isinstance(raw, list) or not raw:
+        raise InvalidInput("entries must be a non-empty list", property="entries")
+    if len(raw) > MAX_ENTRIES:
+        raise InvalidInput("too many entries in one query", count=len(raw), limit=MAX_ENTRIES)
+    entries = []
+    seen: set[int] = set()
+    for pos, e in enumerate(raw):
+        try:
+            i, salted, blob = int(e["i"]), bool(e["salted"]), base64.b64decode(e["encoding"], validate=True)
+        except (KeyError, TypeError, ValueError):
+            raise InvalidInput("each entry needs i, salted and a base64 encoding", position=pos) from None
+        if len(blob) != _WIDTH or i in seen:
+            raise InvalidInput(f"entry {pos}: an encoding has {_WIDTH} bytes and a unique i", position=pos)
+        seen.add(i)
+        entries.append((i, salted, blob))
+    return str(msg.get("key_id", "")), entries
+
+
+def holder_query(node: "Node", partner: str, body: bytes) -> dict[str, Any]:
+    """Answer a partner's encoded names: which entries matched, with the best score."""
+    kid, entries = _decode_request(body)
+    key = get_key(node, partner)
+    if not hmac.compare_digest(kid, key_id(key)):
+        raise PolicyError("the fuzzy-matching key differs from the one agreed with this node "
+                          "(compare the key ids of `grotius match-key`)", partner=partner)
+    sid = secrets.token_hex(16)
+    try:
+        with node.store.transaction() as tx:
+            exchange._check_budget(node, tx, partner, len(entries))
+            rid = exchange._record_run(tx, sid, partner, "holder", 0, len(entries))
+    except BudgetExceeded as e:
+        audit.record_now(node.store, "match.fuzzy.refused", partner=partner,
+                         detail={"reason": e.message, "asked": len(entries)})
+        raise
+    records, plain, plain_of, salted, salted_of = held(node, key)
+    matches: list[dict[str, Any]] = []
+    hit_records: dict[int, float] = {}
+    for is_salted, rows, owner in ((False, plain, plain_of), (True, salted, salted_of)):
+        sel = [e for e in entries if e[1] == is_salted]
+        if not sel:
+            continue
+        q = np.frombuffer(b"".join(e[2] for e in sel), dtype=np.uint8).reshape(len(sel), _WIDTH)
+        best, arg = best_scores(q, rows)
+        for (i, _, _), score, j in zip(sel, best.tolist(), arg.tolist()):
+            if j >= 0 and score >= THRESHOLD:
+                matches.append({"i": i, "score": round(score, 4)})
+                r = int(owner[j])
+                hit_records[r] = max(hit_records.get(r, 0.0), score)
+    matches.sort(key=lambda m: m["i"])
+    hits = [{"type": records[r].object_type, "value": records[r].object_id, "name": records[r].names[0],
+             "score": round(s, 4)} for r, s in sorted(hit_records.items())]
+    with node.store.transaction() as tx:
+        _finish(tx, rid, [(h["type"], h["value"]) for h in hits], partner, "holder", sid,
+                {"entries": len(entries), "matched_entries": len(matches), "key_id": kid})
+    exchange._store_object(node, match_object(node, sid, "holder", partner, len(entries), hits))
+    return {"session": sid, "threshold": THRESHOLD, "matches": matches}
+
+
+def _finish(tx: Any, rid: int, hits: list[tuple[str, str]], partner: str, role: str, sid: str,
+            detail: dict[str, Any]) -> None:
+    tx.execute("UPDATE matching_runs SET hits = ?, status = 'complete' WHERE rid = ?", (len(hits), rid))
+    tx.executemany("INSERT INTO matching_hits (rid, kind, value) VALUES (?,?,?)", [(rid, k, v) for k, v in hits])
+    audit.record(tx, "match.fuzzy.complete", partner=partner, request_id=sid,
+                 detail={"role": role, "hits": len(hits), **detail})
+
+
+def match_object(node: "Node", sid: str, role: str, partner: str, size: int,
+                 hits: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run as ``x-grotius-match`` (like the exact runs, TLP:RED), mode ``fuzzy``. The
+    requester's hits are its own names; the holder's are its own records that matched."""
+    obj = exchange.match_object(node, sid, role, partner, size, 0, [])
+    del obj["partner_size"]  # the holder does not say how many records it compared
+    obj.update({
+        "name": f"fuzzy name match with {partner}: {len(hits)} hit(s)"[:250],
+        "method": "pprl-clk-dice", "mode": "fuzzy", "threshold": THRESHOLD,
+        "hit_count": len(hits), "hits": hits,
+    })
+    return obj
+
+
+# -- requester side -------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    partner: str
+    session: str
+    size: int
+    hits: list[tuple[Query, float]]
+    bytes_sent: int
+    bytes_received: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "partner": self.partner, "session": self.session, "size": self.size, "mode": "fuzzy",
+            "bytes_sent": self.bytes_sent, "bytes_received": self.bytes_received,
+            "hits": [_hit(q, s) for q, s in self.hits],
+        }
+
+
+def _hit(q: Query, score: float) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "name", "value": q.name, "score": score}
+    if q.date_of_birth:
+        out["date_of_birth"] = q.date_of_birth
+    return out
+
+
+def request(node: "Node", partner_name: str, queries: Sequence[Query]) -> Result:
+    """Ask ``partner_name`` which of ``queries`` match its person and organisation records."""
+    partner = partners.get(node, partner_name)
+    key = get_key(node, partner.name)
+    enc = encoder(key)
+    order = list(range(len(queries)))
+    secrets.SystemRandom().shuffle(order)  # the entry numbers say nothing of the input order
+    entries = [{"i": k, "salted": bool(queries[k].salt),
+                "encoding": base64.b64encode(encode(enc, queries[k].name, queries[k].salt)).decode()} for k in order]
+    body = orjson.dumps({"version": VERSION, "key_id": key_id(key), "bits": BITS, "k": K, "entries": entries})
+    ch = exchange._Channel(node, partner)
+    ch.base = ch.base.removesuffix(exchange.PREFIX) + PREFIX
+    try:
+        reply = orjson.loads(ch.call("POST", "/queries", body))
+    except orjson.JSONDecodeError:
+        raise GrotiusError("the partner's answer is not JSON") from None
+    finally:
+        ch.close()
+    sid = str(reply.get("session", ""))
+    hits: list[tuple[Query, float]] = []
+    for m in reply.get("matches", []):
+        i = int(m["i"])
+        if not 0 <= i < len(queries):
+            raise InvalidInput("the partner answered an entry that was not asked", entry=i)
+        hits.append((queries[i], float(m["score"])))
+    hits.sort(key=lambda h: h[0].line)
+    with node.store.transaction() as tx:
+        rid = exchange._record_run(tx, sid, partner.name, "requester", len(queries), 0)
+        _finish(tx, rid, [("name", q.name) for q, _ in hits], partner.name, "requester", sid,
+                {"entries": len(queries), "key_id": key_id(key)})
+    exchange._store_object(node, match_object(node, sid, "requester", partner.name, len(queries),
+                                              [_hit(q, s) for q, s in hits]))
+    return Result(partner.name, sid, len(queries), hits, ch.sent, ch.received)
