@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import grotius.correlate  # noqa: F401  (the value index the holder proposes objects from)
 from grotius import users
 from grotius.cli import main
-from grotius.exc import Conflict, InvalidInput, NotFound, PolicyError
+from grotius.exc import Conflict, GrotiusError, InvalidInput, NotFound, PolicyError
 from grotius.matching import requests as rfi
 from grotius.sharing import audit, partners
 from grotius.stix.grading import GROTIUS_EXTENSION_ID
@@ -158,8 +158,10 @@ def test_tlp_and_agreement_refusals_are_clear(pair: dict[str, Any]) -> None:
 
     # a request above the agreement does not leave the requester at all
     partners.update(nl, "US-FED", tlp_max="green")
+    before = len(rfi.list_requests(nl))
     with pytest.raises(PolicyError, match="does not allow"):
         _ask(pair, HIT2)
+    assert len(rfi.list_requests(nl)) == before  # refused before anything was stored
     # and an answer above the holder's agreement is refused before anything is stored
     partners.update(nl, "US-FED", tlp_max="amber")
     rid2 = _ask(pair, HIT2)
@@ -194,6 +196,21 @@ def test_bad_input(pair: dict[str, Any]) -> None:
     principal = partners.principal_for(us, partners.get(us, "NL-POL"))
     with pytest.raises(InvalidInput, match="not a hit"):
         rfi.receive(us, principal, [forged])
+
+    # a requester cannot declare its own request approved, nor change what it asked about
+    approved = forged | {"id": rid, "hits": [{"type": "email", "value": HIT1}], "status": "approved",
+                         "modified": "2026-12-31T00:00:00.000Z"}
+    with pytest.raises(Conflict, match="open here"):
+        rfi.receive(us, principal, [approved])
+    with pytest.raises(InvalidInput, match="cannot change 'hits'"):
+        rfi.receive(us, principal, [approved | {"status": "withdrawn", "hits": [{"type": "email", "value": HIT2}]}])
+
+    # withdrawing an answered request fetches the answer instead
+    answered = _ask(pair, HIT2)
+    rfi.decide(us, answered, approve=True)
+    with pytest.raises(Conflict, match="answered by US-FED already"):
+        rfi.withdraw(nl, answered)
+    assert rfi.row(nl, answered)["status"] == "approved"
 
     # withdrawn: the holder is told and can no longer decide
     rfi.withdraw(nl, rid, "answered through Europol")
@@ -280,3 +297,17 @@ def test_overdue_is_shown_while_open(pair: dict[str, Any]) -> None:
     rfi.decide(us, rid, approve=True)
     assert rfi.list_requests(us, status="overdue") == []
     assert rfi.row(us, rid)["shown_status"] == "approved"
+
+
+def test_undelivered_request_is_kept_and_sent_again(pair: dict[str, Any]) -> None:
+    nl, us, us_url = pair["nl"], pair["us"], pair["us_url"]
+    partners.update(nl, "US-FED", url="http://127.0.0.1:9/taxii2/")  # nothing listens there
+    with pytest.raises(GrotiusError, match="not delivered: send it again") as err:
+        _ask(pair, HIT2)
+    (r,) = rfi.list_requests(nl)
+    assert not r["delivered"] and r["request_id"] in str(err.value)
+    assert rfi.list_requests(us) == []
+    partners.update(nl, "US-FED", url=us_url + "/taxii2/")
+    assert rfi.refresh(nl, r["request_id"])["delivered"]
+    assert [x["request_id"] for x in rfi.list_requests(us)] == [r["request_id"]]
+    assert rfi.row(nl, r["request_id"])["delivered"]

@@ -308,6 +308,11 @@ def create(
         raise PolicyError("a request cannot be TLP:RED: RED never leaves this node", property="tlp")
     due = parse_deadline(deadline)
     partner = partners.get(node, str(match["partner"]))
+    clear = policy.clearance(node, partners.principal_for(node, partner), "api")
+    if send and not clear.allows(level, None):
+        raise PolicyError(f"the agreement with {partner.name} ({clear.agreement}, up to TLP:"
+                          f"{partner.tlp_max.upper()}) does not allow sending a TLP:{level.upper()} request",
+                          partner=partner.name, tlp=level, property="tlp")
     now = _after(None)
     rid = f"{REQUEST_TYPE}--{uuid.uuid4()}"
     obj: dict[str, Any] = {
@@ -335,7 +340,13 @@ def create(
         audit.record(tx, "rfi.create", partner=partner.name, objects=[(rid, now)], request_id=rid,
                      detail={"urgency": urgency, "deadline": due, "hits": len(hits), "legal_basis": legal_basis})
     if send:
-        deliver(node, rid)
+        try:
+            deliver(node, rid)
+        except GrotiusError as e:
+            e.message = (f"{e.message}; the request is kept here as {rid}, not delivered: "
+                         f"send it again with `grotius rfi refresh {rid}`")
+            e.args = (e.message,)
+            raise
     return _latest(node, rid) or obj
 
 
@@ -464,8 +475,17 @@ def receive(node: "Node", principal: "Principal", objs: Any) -> dict[str, Any]:
                 raise InvalidInput(f"{h['type']} {h['value']!r} was not a hit of session {obj['session']}: "
                                    "a request may only ask about hits", object_id=rid, property="hits")
         parse_deadline(obj["deadline"], now=datetime(1970, 1, 1, tzinfo=timezone.utc))  # well-formed
-    elif obj["status"] == "withdrawn" and existing[2] in DECIDED:
-        raise Conflict(f"{rid} was {existing[2]} already: it can no longer be withdrawn", object_id=rid)
+    else:
+        first = node.store.query_one("SELECT raw FROM objects WHERE id = ? ORDER BY version LIMIT 1", (rid,))
+        before = orjson.loads(first[0]) if first else {}
+        for key in ("hits", "session", "match_ref"):
+            if obj.get(key) != before.get(key):
+                raise InvalidInput(f"{rid}: a later version cannot change {key!r}", object_id=rid, property=key)
+        now = existing[2]
+        # the requester may withdraw an open request, or acknowledge this node's own answer
+        if not (obj["status"] == now or (obj["status"] == "withdrawn" and now == "open")):
+            raise Conflict(f"{rid} is {now} here: a version saying {obj['status']} is refused",
+                           object_id=rid, status=now)
     from grotius.sharing.audit import acting_as
 
     with acting_as(f"partner:{partner_name}"):
@@ -759,6 +779,10 @@ def refresh_open(node: "Node") -> list[dict[str, Any]]:
 
 def withdraw(node: "Node", rid: str, reason: str = "", by: str | None = None) -> dict[str, Any]:
     r = _open(node, rid, "outgoing", "was sent to this node: decline it instead")
+    if r["delivered_us"] is not None and refresh(node, rid)["status"] != "open":
+        r = row(node, rid)
+        raise Conflict(f"{rid} was answered by {r['partner']} already ({r['status']}); the answer is now here",
+                       object_id=rid, status=r["status"])
     extra = {"status_reason": reason.strip()[:1000]} if reason.strip() else {}
     if by:
         extra["status_by"] = by[:100]
