@@ -25,6 +25,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from grotius import checkpool  # noqa: E402
 from grotius.export import write_bundle  # noqa: E402
 from grotius.ingest import ingest, read  # noqa: E402
 from grotius.node import init  # noqa: E402
@@ -69,6 +70,13 @@ def main() -> None:
         t_peer = time.perf_counter() - t0
         peer_rate = len(sample) / t_peer
 
+        from grotius.stix.validate import check
+
+        t0 = time.perf_counter()
+        for i, o in enumerate(sample):
+            check(o, position=i)
+        check_rate = len(sample) / (time.perf_counter() - t0)
+
         buf = io.BytesIO()
         write_bundle(node.store, buf)
         out = orjson.loads(buf.getvalue())["objects"]
@@ -79,7 +87,11 @@ def main() -> None:
 
         print(f"\nvalidated ingest into {node.store.dialect}: {args.n:,} objects in {t_ingest:.2f} s = {rate:,.0f} objects/s")
         print(f"stix2.parse (allow_custom) on {len(sample):,} of them: {t_peer:.2f} s = {peer_rate:,.0f} objects/s")
-        print(f"ratio: {rate / peer_rate:.1f}x stix2.parse")
+        print(f"ratio: {rate / peer_rate:.1f}x stix2.parse end to end")
+        print(f"validation alone (grotius.stix.validate.check, same {len(sample):,} objects, one process): "
+              f"{check_rate:,.0f} objects/s = {check_rate / peer_rate:.1f}x stix2.parse")
+        print(f"checked in {checkpool.workers_for(args.n)} worker process(es) beside the storing process "
+              "(GROTIUS_INGEST_WORKERS=0 checks in one process)")
         print(f"export equals import exactly: {exact} ({len(got):,} objects compared)")
         if db_size:
             print(f"SQLite size: {db_size / 1e6:.1f} MB ({db_size / args.n:.0f} bytes per object)")

@@ -8,6 +8,7 @@ an object is either fully stored or not at all. A bad object never stops the oth
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from collections import Counter
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import orjson
 
+from . import checkpool
 from .exc import Conflict, GrotiusError, InvalidInput
 from .stix import markings
 from .store import objects as store_objects
@@ -55,6 +57,8 @@ class Item:
     obj: Any = None
     error: InvalidInput | None = None
     line: int | None = None
+    #: analyser results of a valid object (see grotius.checkpool)
+    derived: dict[str, Any] | None = None
 
 
 @dataclass
@@ -217,12 +221,6 @@ def _recover_prefix(text: str) -> list[Item]:
 # -- checking and storing ---------------------------------------------------------------
 
 
-def _check(item: Item) -> list[InvalidInput]:
-    from .stix.validate import check
-
-    return check(item.obj, position=item.position)
-
-
 def ingest(
     node: "Node",
     source_items: Iterable[Item] | Iterable[dict[str, Any]],
@@ -244,15 +242,23 @@ def ingest(
         for it in items
         if it.error is None and isinstance(it.obj, dict) and isinstance(it.obj.get("id"), str)
     }
+    batches = [items[start : start + BATCH] for start in range(0, len(items), BATCH)]
+    readable = [[(it.position, it.obj) for it in b if it.error is None] for b in batches]
+    workers = checkpool.workers_for(len(items))
+    # A large input holds hundreds of thousands of containers the cyclic collector would
+    # walk again and again while nothing of it forms a cycle: reference counting frees it.
+    paused_gc = len(items) >= checkpool.PARALLEL_MIN and gc.isenabled()
+    if paused_gc:
+        gc.disable()
     try:
-        for start in range(0, len(items), BATCH):
-            batch = items[start : start + BATCH]
+        for batch, results in zip(batches, checkpool.checked(readable, workers)):
             good: list[Item] = []
+            checks = iter(results)
             for it in batch:
                 if it.error is not None:
                     _reject(summary, it.error, it)
                     continue
-                problems = _check(it)
+                problems, it.derived = next(checks)
                 if problems:
                     _reject(summary, problems[0], it, more=problems[1:])
                 else:
@@ -265,6 +271,8 @@ def ingest(
             if bar is not None:
                 bar[0].update(bar[1], advance=len(batch))
     finally:
+        if paused_gc:
+            gc.enable()
         if bar is not None:
             bar[0].stop()
     return summary
@@ -349,6 +357,8 @@ def _prepared(node: "Node", prep: Prepare, good: list[Item], source: str | None,
             res.detail.setdefault("object_id", it.obj.get("id"))
             _reject(summary, res, it)
         else:
+            if res is not it.obj:
+                it.derived = None
             it.obj = res
             kept.append(it)
     return kept
@@ -358,7 +368,7 @@ def _store(node: "Node", good: list[Item], collection: str | None, source: str |
     with node.store.transaction() as tx:
         results = store_objects.put(
             tx, [it.obj for it in good], default_tlp=node.config.default_tlp,
-            collection=collection, source=source,
+            collection=collection, source=source, derived=[it.derived for it in good],
         )
         stored: list[Stored] = []
         for it, res in zip(good, results):
@@ -366,6 +376,7 @@ def _store(node: "Node", good: list[Item], collection: str | None, source: str |
                 res.detail.setdefault("position", it.position)
                 _reject(summary, res, it)
                 continue
+            res.derived = it.derived
             summary.results.append(res)
             if res.status == "stored":
                 summary.stored += 1

@@ -220,3 +220,23 @@ def test_audit_page_and_api(node: Node) -> None:
     html = client.get("/audit", params={"object": node.identity_id}, auth=auth_).text
     assert "signature verifies" in html
     assert client.get("/api/audit").status_code == 401
+
+
+def test_fast_canonical_form_is_rfc8785():
+    import rfc8785
+
+    from grotius.sharing.audit import canonical
+
+    tricky = "".join(chr(i) for i in range(0x80)) + "é\u2028\U0001f600\ue000"
+    args = (7, 2**52, "write", "analyst " + tricky, None, [("indicator--x", "2026-01-01T00:00:00.000000Z")],
+            "agr", None, {"z": [1, -3, True, None, {"b": tricky, "a": ""}], "A": 2**53 - 1}, "0" * 64)
+    entry = {"seq": args[0], "time": args[1], "action": args[2], "actor": args[3], "partner": args[4],
+             "objects": [list(o) for o in args[5]], "agreement": args[6], "request_id": args[7],
+             "detail": args[8], "prev": args[9]}
+    assert canonical(*args) == rfc8785.dumps(entry)
+    # outside the fast path's domain (a float, a non-ASCII key) rfc8785 itself is used
+    for detail in ({"ratio": 0.1}, {"clé": 1}):
+        a = (*args[:8], detail, args[9])
+        assert canonical(*a) == rfc8785.dumps(dict(entry, detail=detail))
+    with pytest.raises(rfc8785.CanonicalizationError):
+        canonical(*args[:8], {"big": 2**60}, args[9])

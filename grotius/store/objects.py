@@ -14,6 +14,7 @@ from typing import Any, Iterator, Sequence
 
 import orjson
 
+from .. import checkpool
 from ..exc import Conflict, NotFound
 from ..stix import markings
 from .engine import Row, Store, Tx
@@ -51,6 +52,26 @@ def refs_of(obj: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
+Parts = tuple[str, str, str, str, list[tuple[str, str]], list[str]]
+
+#: name of :func:`row_parts` among the per-object analyses of grotius.checkpool
+ROW = "store.row"
+
+
+def row_parts(obj: dict[str, Any]) -> Parts:
+    """What a stored row derives from a valid object alone: (raw, version, created,
+    modified, references, marking ids). Computed by the ingest worker for large inputs."""
+    mids = list(dict.fromkeys(obj.get("object_marking_refs") or ()))
+    for g in obj.get("granular_markings") or ():
+        if isinstance(g, dict) and "marking_ref" in g and g["marking_ref"] not in mids:
+            mids.append(g["marking_ref"])
+    return (dumps(obj), version_of(obj), norm_ts(obj.get("created") or ""),
+            norm_ts(obj.get("modified") or ""), refs_of(obj), mids)
+
+
+checkpool.ANALYSERS[ROW] = row_parts
+
+
 @dataclass(slots=True)
 class Stored:
     """One object version as it is (now) in the store."""
@@ -67,6 +88,8 @@ class Stored:
     #: "stored" (new version), "unchanged" (already held), "added" (held, newly in collection)
     status: str = "stored"
     raw: str = field(default="", repr=False)
+    #: per-object analysis done while checking (see grotius.checkpool), for ingest hooks
+    derived: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
 
 def now_us() -> int:
@@ -118,15 +141,21 @@ def put(
     default_tlp: str,
     collection: str | None = None,
     source: str | None = None,
+    derived: Sequence[dict[str, Any] | None] | None = None,
 ) -> list[Stored | Conflict]:
     """Store validated objects; one result per input object, in order.
 
     A version already held with the same content is "unchanged"; with different content
     it is a Conflict (the producer should have changed ``modified``) and nothing of it
-    is written.
+    is written. ``derived`` may carry each object's :func:`row_parts` (under :data:`ROW`)
+    computed elsewhere.
     """
     cid = collection_id(tx, collection) if collection else None
-    keyed = [(o["id"], version_of(o)) for o in objects]
+    parts: list[Parts] = []
+    for i, o in enumerate(objects):
+        d = derived[i] if derived is not None else None
+        parts.append(d[ROW] if d and ROW in d else row_parts(o))
+    keyed = [(o["id"], p[1]) for o, p in zip(objects, parts)]
     held: dict[tuple[str, str], Row] = {}
     ids = sorted({k[0] for k in keyed})
     for i in range(0, len(ids), 500):
@@ -139,10 +168,10 @@ def put(
             held[(row[1], row[2])] = row
 
     results: list[Stored | Conflict] = []
-    fresh: list[Stored] = []
+    fresh: list[tuple[Stored, Parts]] = []
     seen_in_batch: dict[tuple[str, str], Stored] = {}
-    for obj, key in zip(objects, keyed):
-        raw = dumps(obj)
+    for obj, key, part in zip(objects, keyed, parts):
+        raw = part[0]
         if key in seen_in_batch:
             prev = seen_in_batch[key]
             results.append(_same_or_conflict(prev.raw, prev, raw, obj))
@@ -164,12 +193,12 @@ def put(
             tlp=markings.object_level(obj, default_tlp), source=source,
             collection=collection, obj=obj, raw=raw,
         )
-        fresh.append(st)
+        fresh.append((st, part))
         seen_in_batch[key] = st
         results.append(st)
 
     stamps = next_times(tx, len(fresh))
-    for st, stamp in zip(fresh, stamps):
+    for (st, _), stamp in zip(fresh, stamps):
         st.pk = st.date_added = stamp
     if fresh:
         tx.executemany(
@@ -178,28 +207,18 @@ def put(
             [
                 (
                     st.pk, st.id, st.type, st.version, st.obj.get("spec_version"),
-                    norm_ts(st.obj.get("created") or ""), norm_ts(st.obj.get("modified") or ""),
-                    st.obj.get("created_by_ref"), st.tlp, st.date_added, source, st.raw,
+                    p[2], p[3], st.obj.get("created_by_ref"), st.tlp, st.date_added, source, st.raw,
                 )
-                for st in fresh
+                for st, p in fresh
             ],
         )
-        marks_rows = [
-            (st.pk, m) for st in fresh for m in dict.fromkeys(st.obj.get("object_marking_refs") or ())
-        ]
-        marks_rows += [
-            (st.pk, g["marking_ref"])
-            for st in fresh
-            for g in st.obj.get("granular_markings") or ()
-            if isinstance(g, dict) and "marking_ref" in g
-            and g["marking_ref"] not in (st.obj.get("object_marking_refs") or ())
-        ]
+        marks_rows = [(st.pk, m) for st, p in fresh for m in p[5]]
         if marks_rows:
             tx.executemany(
                 "INSERT INTO object_markings (pk, marking_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 marks_rows,
             )
-        ref_rows = [(st.pk, p, r) for st in fresh for p, r in refs_of(st.obj)]
+        ref_rows = [(st.pk, prop, r) for st, p in fresh for prop, r in p[4]]
         if ref_rows:
             tx.executemany("INSERT INTO object_refs (pk, prop, ref_id) VALUES (?, ?, ?)", ref_rows)
 

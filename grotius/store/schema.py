@@ -91,4 +91,10 @@ CREATE INDEX sessions_expires ON sessions (expires)
     """
 CREATE INDEX objects_stats ON objects (type, tlp, created_by_ref, source)
 """,
+    # every stored version updates every index: these two are prefixes of
+    # objects_created_by_added and objects_source_added, which answer the same lookups
+    """
+DROP INDEX objects_created_by;
+DROP INDEX objects_source
+""",
 ]
