@@ -24,6 +24,9 @@ DEMO_PASSWORD = "carillon-demo"
 #: extra demo steps areas register (sharing, correlation, finance, ...): each gets the
 #: built nodes by name and returns lines to print
 STEPS: list[Callable[[dict[str, Node], Path], list[str]]] = []
+#: steps that need both nodes serving (exchanges over the partner channel); run after the
+#: first sync, in registration order
+LIVE_STEPS: list[Callable[[dict[str, Node]], list[str]]] = []
 
 
 def say(msg: str) -> None:
@@ -158,6 +161,9 @@ def run_demo(base: Path, *, host: str = "127.0.0.1", port: int = 8000, serve: bo
         try:
             for line in share(nodes):
                 say("  " + line)
+            for live in LIVE_STEPS:
+                for line in live(nodes):
+                    say("  " + line)
         except Exception as e:  # the demo keeps serving; the sync error is shown
             say(f"  demo sync failed: {e}")
         print(f"\nGrotius demo (Operation Carillon)\n  NL-POL node: {url}\n  US-FED node: http://{host}:{port + 1}/\n"

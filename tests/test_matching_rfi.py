@@ -311,3 +311,20 @@ def test_undelivered_request_is_kept_and_sent_again(pair: dict[str, Any]) -> Non
     assert rfi.refresh(nl, r["request_id"])["delivered"]
     assert [x["request_id"] for x in rfi.list_requests(us)] == [r["request_id"]]
     assert rfi.row(nl, r["request_id"])["delivered"]
+
+
+def test_demo_steps_request_approved_in_part(pair: dict[str, Any]) -> None:
+    from grotius.matching import demo
+
+    nodes = {"NL-POL": pair["nl"], "US-FED": pair["us"]}
+    demo.holdings_step(nodes, pair["nl"].home)
+    lines = demo.rfi_step(nodes)
+    assert "2 hit(s)" in lines[0] and "partially approved" in lines[2]
+    (r,) = rfi.list_requests(pair["nl"])
+    assert r["status"] == "partially-approved"
+    report = demo.demo_data.sid("report", "usfed:subpoena-returns")
+    (copy_,) = rfi.detail(pair["nl"], r["request_id"])["disclosed"]
+    assert copy_["derived_from"] == report and copy_["held_here"]
+    raw = pair["nl"].store.query_one("SELECT raw FROM objects WHERE id = ?", (copy_["object_ref"],))[0]
+    assert "GJ-2026-117" not in raw and demo.IBAN in raw
+    assert demo.rfi_step(nodes)[0].endswith("(built before)")  # a second build changes nothing

@@ -141,3 +141,10 @@ def withdraw(request_id: str, reason: str, home: Path | None) -> None:
 
     requests.withdraw(open_node(home), request_id, reason)
     click.echo(f"{request_id} withdrawn")
+
+
+# `grotius demo` runs the steps areas register; the CLI imports this module, so the
+# request-for-information steps are in place whenever the demo is built from the command line.
+from grotius.matching import demo as _demo  # noqa: E402
+
+_demo.register()
