@@ -104,6 +104,9 @@ def test_request_from_hit_to_approved_disclosure(make_node: Any, live_server: An
     expect(ursula.locator(f"input[name=object][value='{RELAY}']")).to_have_count(0)
     expect(ursula.locator("#decide")).to_contain_text("TLP:RED never leaves this node")
     expect(ursula.locator(f"input[name=object][value='{AMB}']")).to_be_checked()
+    ursula.click("#rfi-decline")  # without a reason: refused, with the reason why
+    expect(ursula.locator("body")).to_contain_text("declining a request needs a reason")
+    ursula.go_back()
     ursula.check(f"input[name=drop][value='{AMB}:description']")
     shot(ursula, "04-holder-decides")
     ursula.click("#rfi-approve")
