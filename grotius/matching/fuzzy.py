@@ -3,16 +3,19 @@ Bloom-filter encodings (:mod:`pprl`) over the partner channel, beside the exact 
 
 The two nodes share a per-agreement key (``grotius match-key PARTNER``: one node
 generates it, the other imports it; each keeps it encrypted under its node secret in
-``matching_fuzzy_keys``). The requester encodes its names, salted with the year of
-birth when it gives one, and sends only the encodings::
+``matching_fuzzy_keys``). The requester encodes its names (and their consonant
+skeletons), salted with the year of birth when it gives one, and sends only the
+encodings::
 
-    POST /api/match/fuzzy/queries   {"version", "key_id", "bits", "k", "entries": [{"i", "salted", "encoding"}]}
-                                 -> {"session", "threshold", "matches": [{"i", "score"}]}
+    POST /api/match/fuzzy/queries
+        {"version", "key_id", "bits", "k", "entries": [{"i", "salted", "abjad", "encoding", "skeleton"}]}
+     -> {"session", "threshold", "matches": [{"i", "score"}]}
 
 The holder encodes the names of its person and organisation records (not TLP:RED ones)
 under the same key, unsalted and salted with each record's own year of birth, compares
-every entry with every encoding of the same kind (Dice coefficient) and answers which
-entries reached its threshold, with the best score. It says nothing of its records: not
+every entry with the encodings of the same kind (Dice coefficient; skeletons where a
+name is in an abjad script, as :func:`names.similarity` does) and answers which entries
+reached its threshold, with the best score. It says nothing of its records: not
 their number, not which matched. Budgets (values and runs per period) are those of the
 exact exchange (:mod:`exchange`), counted together; both sides audit the run and store it
 as an ``x-grotius-match`` object with mode ``fuzzy``. What each side learns, and the known
@@ -160,50 +163,100 @@ def read_input(lines: Sequence[str]) -> list[Query]:
 
 # -- encodings and comparison ---------------------------------------------------------------
 
+ABJAD = ("arabic", "hebrew")
+
+
+def skeleton_text(name: str) -> str | None:
+    """The consonant skeletons of a name's tokens (``محمد الحسن`` and ``Mohammed
+    Al-Hassan`` both give ``mhmt hsn``), or None when they are too short to say anything
+    (as names.similarity, which uses skeletons from four letters)."""
+    sk = [s for s in (names.skeleton(t) for t in names.form(name).tokens) if s]
+    return " ".join(sk) if len("".join(sk)) >= 4 else None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One encoded name: the full encoding and, when the skeleton is long enough, the
+    encoding of the skeleton text. ``abjad``: written in a script without short vowels,
+    so only the skeleton is comparable with spellings in other scripts."""
+
+    i: int
+    salted: bool
+    abjad: bool
+    full: bytes
+    skeleton: bytes | None
+
 
 def encode(enc: pprl.Encoder, name: str, salt: str = "") -> bytes:
     return enc.to_bytes(enc.encode(name, salt))
 
 
-_CACHE: dict[tuple[str, str, str, str, str], bytes] = {}
+def entry(enc: pprl.Encoder, i: int, name: str, salt: str = "") -> Entry:
+    sk = skeleton_text(name)
+    return Entry(i, bool(salt), names.script_of(name) in ABJAD and sk is not None, encode(enc, name, salt),
+                 encode(enc, sk, salt) if sk else None)
+
+
+@dataclass
+class Held:
+    """The holder's encodings, one row per (record name, salt, form), and per row the
+    record, whether it is salted, a skeleton form, and of a name in an abjad script."""
+
+    records: list[entities.Record]
+    rows: np.ndarray
+    owner: np.ndarray
+    salted: np.ndarray
+    skeleton: np.ndarray
+    abjad: np.ndarray
+
+
+_CACHE: dict[tuple[str, str, str, str, str], Entry] = {}
 _CACHE_LOCK = threading.Lock()
 _CACHE_MAX = 500_000
 
 
-def held(node: "Node", key: bytes) -> tuple[list[entities.Record], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The holder's encodings: (records, unsalted matrix, its record index, salted matrix,
-    its record index). Every name of a record is encoded (aliases, and for organisations
-    also the name without its legal form). Encodings are cached per key and version."""
-    enc, kid = encoder(key), key_id(key)
+def held(node: "Node", key: bytes) -> Held:
+    """The holder's person and organisation records (TLP:RED ones left out), encoded."""
     records = [r for r in entities.read_records(node, include_red=False) if r.kind in HOLDER_KINDS]
-    plain: list[bytes] = []
-    plain_of: list[int] = []
-    salted: list[bytes] = []
-    salted_of: list[int] = []
+    return encode_records(key, records)
+
+
+def encode_records(key: bytes, records: list[entities.Record]) -> Held:
+    """Every name of the records (aliases, and for organisations also the name without
+    its legal form), unsalted and salted with the record's own year of birth. Cached per
+    key and record version."""
+    enc, kid = encoder(key), key_id(key)
+    rows: list[bytes] = []
+    cols: list[tuple[int, bool, bool, bool]] = []
     for i, r in enumerate(records):
         forms = list(r.names)
         if r.kind == "organization":
             forms += [f for f in (names.company_fingerprint(n) for n in r.names) if f and f not in forms]
+        salts = [""] + ([r.date_of_birth[:4]] if r.date_of_birth else [])
         for form in forms:
-            for salt, out, idx in (("", plain, plain_of), (r.date_of_birth[:4] if r.date_of_birth else None, salted, salted_of)):
-                if salt is None:
-                    continue
+            for salt in salts:
                 ck = (kid, r.object_id, r.version, form, salt)
                 with _CACHE_LOCK:
-                    b = _CACHE.get(ck)
-                if b is None:
-                    b = encode(enc, form, salt)
+                    e = _CACHE.get(ck)
+                if e is None:
+                    e = entry(enc, 0, form, salt)
                     with _CACHE_LOCK:
                         if len(_CACHE) >= _CACHE_MAX:
                             _CACHE.clear()
-                        _CACHE[ck] = b
-                out.append(b)
-                idx.append(i)
+                        _CACHE[ck] = e
+                rows.append(e.full)
+                cols.append((i, bool(salt), False, e.abjad))
+                if e.skeleton is not None:
+                    rows.append(e.skeleton)
+                    cols.append((i, bool(salt), True, e.abjad))
+    c = np.array(cols, dtype=np.int64).reshape(-1, 4)
+    return Held(records, _matrix(rows), c[:, 0], c[:, 1].astype(bool), c[:, 2].astype(bool), c[:, 3].astype(bool))
 
-    def matrix(rows: list[bytes]) -> np.ndarray:
-        return np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(len(rows), _WIDTH) if rows else np.zeros((0, _WIDTH), np.uint8)
 
-    return records, matrix(plain), np.array(plain_of, dtype=np.int64), matrix(salted), np.array(salted_of, dtype=np.int64)
+def _matrix(rows: Sequence[bytes]) -> np.ndarray:
+    if not rows:
+        return np.zeros((0, _WIDTH), np.uint8)
+    return np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(len(rows), _WIDTH)
 
 
 def best_scores(queries: np.ndarray, held_rows: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
@@ -228,10 +281,36 @@ def best_scores(queries: np.ndarray, held_rows: np.ndarray, chunk: int = 4096) -
     return best, arg
 
 
+def compare(entries: Sequence[Entry], h: Held) -> list[tuple[int, float, int]]:
+    """(entry i, best score, record index) for every entry that has a comparable held
+    encoding. Like names.similarity: full encodings against full encodings, and where
+    either name is in an abjad script (Arabic, Hebrew), skeleton against skeleton. A
+    salted entry meets only salted encodings (the same year, or nothing in common)."""
+    best: dict[int, tuple[float, int]] = {}
+
+    def run(sel: list[Entry], use_skeleton: bool, mask: np.ndarray) -> None:
+        idx = np.flatnonzero(mask)
+        if not sel or not len(idx):
+            return
+        q = _matrix([e.skeleton if use_skeleton else e.full for e in sel])  # type: ignore[misc]
+        score, arg = best_scores(q, h.rows[idx])
+        for e, s, j in zip(sel, score.tolist(), arg.tolist()):
+            if j >= 0 and s > best.get(e.i, (-1.0, -1))[0]:
+                best[e.i] = (s, int(h.owner[idx[j]]))
+
+    for salted in (False, True):
+        group = [e for e in entries if e.salted == salted]
+        same = h.salted == salted
+        run([e for e in group if not e.abjad], False, same & ~h.skeleton)
+        run([e for e in group if not e.abjad and e.skeleton is not None], True, same & h.skeleton & h.abjad)
+        run([e for e in group if e.abjad], True, same & h.skeleton)
+    return [(i, s, r) for i, (s, r) in sorted(best.items())]
+
+
 # -- holder side --------------------------------------------------------------------------
 
 
-def _decode_request(body: bytes) -> tuple[str, list[tuple[int, bool, bytes]]]:
+def _decode_request(body: bytes) -> tuple[str, list[Entry]]:
     try:
         msg = orjson.loads(body)
     except orjson.JSONDecodeError as e:
@@ -250,13 +329,15 @@ def _decode_request(body: bytes) -> tuple[str, list[tuple[int, bool, bytes]]]:
     seen: set[int] = set()
     for pos, e in enumerate(raw):
         try:
-            i, salted, blob = int(e["i"]), bool(e["salted"]), base64.b64decode(e["encoding"], validate=True)
-        except (KeyError, TypeError, ValueError):
+            full = base64.b64decode(e["encoding"], validate=True)
+            sk = base64.b64decode(e["skeleton"], validate=True) if e.get("skeleton") else None
+            item = Entry(int(e["i"]), bool(e["salted"]), bool(e.get("abjad")) and sk is not None, full, sk)
+        except (KeyError, TypeError, ValueError, AttributeError):
             raise InvalidInput("each entry needs i, salted and a base64 encoding", position=pos) from None
-        if len(blob) != _WIDTH or i in seen:
+        if len(full) != _WIDTH or (sk is not None and len(sk) != _WIDTH) or item.i in seen:
             raise InvalidInput(f"entry {pos}: an encoding has {_WIDTH} bytes and a unique i", position=pos)
-        seen.add(i)
-        entries.append((i, salted, blob))
+        seen.add(item.i)
+        entries.append(item)
     return str(msg.get("key_id", "")), entries
 
 
@@ -276,23 +357,15 @@ def holder_query(node: "Node", partner: str, body: bytes) -> dict[str, Any]:
         audit.record_now(node.store, "match.fuzzy.refused", partner=partner,
                          detail={"reason": e.message, "asked": len(entries)})
         raise
-    records, plain, plain_of, salted, salted_of = held(node, key)
+    mine = held(node, key)
     matches: list[dict[str, Any]] = []
     hit_records: dict[int, float] = {}
-    for is_salted, rows, owner in ((False, plain, plain_of), (True, salted, salted_of)):
-        sel = [e for e in entries if e[1] == is_salted]
-        if not sel:
-            continue
-        q = np.frombuffer(b"".join(e[2] for e in sel), dtype=np.uint8).reshape(len(sel), _WIDTH)
-        best, arg = best_scores(q, rows)
-        for (i, _, _), score, j in zip(sel, best.tolist(), arg.tolist()):
-            if j >= 0 and score >= THRESHOLD:
-                matches.append({"i": i, "score": round(score, 4)})
-                r = int(owner[j])
-                hit_records[r] = max(hit_records.get(r, 0.0), score)
-    matches.sort(key=lambda m: m["i"])
-    hits = [{"type": records[r].object_type, "value": records[r].object_id, "name": records[r].names[0],
-             "score": round(s, 4)} for r, s in sorted(hit_records.items())]
+    for i, score, r in compare(entries, mine):
+        if score >= THRESHOLD:
+            matches.append({"i": i, "score": round(score, 4)})
+            hit_records[r] = max(hit_records.get(r, 0.0), score)
+    hits = [{"type": mine.records[r].object_type, "value": mine.records[r].object_id,
+             "name": mine.records[r].names[0], "score": round(s, 4)} for r, s in sorted(hit_records.items())]
     with node.store.transaction() as tx:
         _finish(tx, rid, [(h["type"], h["value"]) for h in hits], partner, "holder", sid,
                 {"entries": len(entries), "matched_entries": len(matches), "key_id": kid})
@@ -356,8 +429,11 @@ def request(node: "Node", partner_name: str, queries: Sequence[Query]) -> Result
     enc = encoder(key)
     order = list(range(len(queries)))
     secrets.SystemRandom().shuffle(order)  # the entry numbers say nothing of the input order
-    entries = [{"i": k, "salted": bool(queries[k].salt),
-                "encoding": base64.b64encode(encode(enc, queries[k].name, queries[k].salt)).decode()} for k in order]
+    entries = []
+    for k in order:
+        e = entry(enc, k, queries[k].name, queries[k].salt)
+        entries.append({"i": k, "salted": e.salted, "abjad": e.abjad, "encoding": base64.b64encode(e.full).decode(),
+                        **({"skeleton": base64.b64encode(e.skeleton).decode()} if e.skeleton else {})})
     body = orjson.dumps({"version": VERSION, "key_id": key_id(key), "bits": BITS, "k": K, "entries": entries})
     ch = exchange._Channel(node, partner)
     ch.base = ch.base.removesuffix(exchange.PREFIX) + PREFIX
