@@ -107,6 +107,9 @@ def test_partial_approval_discloses_a_signed_redacted_copy(pair: dict[str, Any])
     assert {o[0] for o in disc[0].objects} == {dec["id"], GRN, copy_["object_ref"]}
     assert AMB not in json.dumps(disc[0].objects) and RED not in json.dumps(disc[0].objects)
     assert {"rfi.receive", "rfi.decide", "disclose"} <= set(_actions(us, rid))
+    (decided,) = [e for e in audit.entries(us.store, action="rfi.decide", limit=50) if e.request_id == rid]
+    for oid, version in decided.objects:  # names exactly the stored versions
+        assert us.store.query_one("SELECT 1 FROM objects WHERE id = ? AND version = ?", (oid, version)), oid
     assert {"rfi.create", "disclose"} <= set(_actions(nl, rid))
     writes = [e for e in audit.entries(nl.store, action="write", limit=50) if e.partner == "US-FED"]
     assert any(copy_["object_ref"] in {o[0] for o in e.objects} for e in writes)

@@ -337,7 +337,8 @@ def create(
         obj["requested_by"] = by[:100]
     _store(node, [obj])
     with node.store.transaction() as tx:
-        audit.record(tx, "rfi.create", partner=partner.name, objects=[(rid, now)], request_id=rid,
+        audit.record(tx, "rfi.create", partner=partner.name, objects=[(rid, store_objects.norm_ts(now))],
+                     request_id=rid,
                      detail={"urgency": urgency, "deadline": due, "hits": len(hits), "legal_basis": legal_basis})
     if send:
         try:
@@ -673,7 +674,8 @@ def decide(
             if oid in drop:
                 d = _derivative(node, rid, st, sent[0][1], drop[oid])
                 new_objs.append(d)
-                disclosed.append({"object_ref": d["id"], "version": d["modified"], "object_type": st.type,
+                disclosed.append({"object_ref": d["id"], "version": store_objects.version_of(d),
+                                  "object_type": st.type,
                                   "derived_from": oid, "derived_from_version": st.version,
                                   "dropped": sorted(drop[oid])})
             else:
@@ -700,7 +702,8 @@ def decide(
     _store(node, new_objs + [decision])
     with node.store.transaction() as tx:
         audit.record(tx, "rfi.decide", partner=partner.name, request_id=rid,
-                     objects=[(did, now)] + [(d["object_ref"], d["version"]) for d in disclosed],
+                     objects=[(did, store_objects.norm_ts(now))]
+                     + [(d["object_ref"], d["version"]) for d in disclosed],
                      agreement=clear.agreement,
                      detail={"outcome": outcome, "reason": reason or None, "disclosed": len(disclosed),
                              "derived": [d["object_ref"] for d in disclosed if "derived_from" in d]})

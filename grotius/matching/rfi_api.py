@@ -95,7 +95,8 @@ def _decision(node: Node, rid: str, body: DecisionIn, by: str) -> dict[str, Any]
             summary="Requests for information, both directions, newest first")
 def api_list(direction: str = Query("", description="incoming or outgoing"),
              status: str = Query("", description="open, approved, partially-approved, declined, withdrawn, overdue"),
-             principal: auth.Principal = Depends(auth.require_user), node: Node = Depends(get_node)) -> list[dict[str, Any]]:
+             principal: auth.Principal = Depends(auth.require_user),
+             node: Node = Depends(get_node)) -> list[dict[str, Any]]:
     return rfi.list_requests(node, direction=direction or None, status=status or None)
 
 

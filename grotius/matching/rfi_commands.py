@@ -86,7 +86,8 @@ def _drops(items: tuple[str, ...]) -> dict[str, list[str]]:
 
 @rfi.command("decide")
 @click.argument("request_id")
-@click.option("--approve", "approve", flag_value=True, default=None, help="Approve (in full, or in part with --object/--drop).")
+@click.option("--approve", "approve", flag_value=True, default=None,
+              help="Approve (in full, or in part with --object/--drop).")
 @click.option("--decline", "approve", flag_value=False, help="Decline (needs --reason).")
 @click.option("--object", "objects", multiple=True, help="Disclose only these objects (repeat).")
 @click.option("--drop", "drops", multiple=True, help="OBJECT_ID:PROPERTY left out of what is disclosed (repeat).")
