@@ -28,6 +28,7 @@ PASSWORD = "correct-horse-battery"
 @pytest.fixture
 def pair(make_node: Any, live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("GROTIUS_WARNINGLISTS", "off")
+    monkeypatch.setenv("GROTIUS_RFI_POLL_SECONDS", "0")  # the tests fetch answers themselves
     us = make_node("US-FED", communities=("carillon",))
     nl = make_node("NL-POL")
     holdings(us)
@@ -331,3 +332,19 @@ def test_demo_steps_request_approved_in_part(pair: dict[str, Any]) -> None:
     raw = pair["nl"].store.query_one("SELECT raw FROM objects WHERE id = ?", (copy_["object_ref"],))[0]
     assert "GJ-2026-117" not in raw and demo.IBAN in raw
     assert demo.rfi_step(nodes)[0].endswith("(built before)")  # a second build changes nothing
+
+
+def test_serving_requester_fetches_answers_by_itself(pair: dict[str, Any], live_server: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    nl, us = pair["nl"], pair["us"]
+    rid = _ask(pair, HIT2)
+    rfi.decide(us, rid, approve=True)
+    monkeypatch.setenv("GROTIUS_RFI_POLL_SECONDS", "0.2")
+    live_server(nl)  # NL-POL serving: its poller fetches the answer, nobody clicks
+    deadline = time.monotonic() + 60
+    while rfi.row(nl, rid)["status"] == "open" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert rfi.row(nl, rid)["status"] == "approved"
+    assert nl.store.query_one("SELECT source FROM objects WHERE id = ?", (GRN,))[0] == "US-FED"

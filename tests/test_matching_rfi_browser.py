@@ -48,6 +48,7 @@ def test_request_from_hit_to_approved_disclosure(make_node: Any, live_server: An
     from playwright.sync_api import expect
 
     monkeypatch.setenv("GROTIUS_WARNINGLISTS", "off")
+    monkeypatch.setenv("GROTIUS_RFI_POLL_SECONDS", "0")  # the tests fetch answers themselves
     us = make_node("US-FED", communities=("carillon",))
     nl = make_node("NL-POL")
     holdings(us)

@@ -32,6 +32,7 @@ and the properties left out. Whole objects travel as stored.
 from __future__ import annotations
 
 import copy
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -734,9 +735,17 @@ def answer_for(node: "Node", principal: "Principal", rid: str) -> dict[str, Any]
 # -- requester side: fetch the answer, withdraw -------------------------------------------
 
 
+_REFRESHING = threading.Lock()
+
+
 def refresh(node: "Node", rid: str) -> dict[str, Any]:
     """Send an undelivered request, or fetch the holder's answer and store it (source =
     the holder, signatures checked); a decided request gets a new version saying so."""
+    with _REFRESHING:  # the web poller and a user's click must not both record the answer
+        return _refresh(node, rid)
+
+
+def _refresh(node: "Node", rid: str) -> dict[str, Any]:
     r = row(node, rid)
     if r["direction"] != "outgoing":
         raise InvalidInput(f"{rid} was sent to this node: its status here is the one you set", object_id=rid)

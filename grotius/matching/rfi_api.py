@@ -3,6 +3,9 @@ the partner endpoints (/api/match/rfi/...) and the pages (/requests)."""
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +27,36 @@ nav = [NavItem("Requests", "/requests", 27)]
 templates = str(Path(__file__).parent / "templates")
 
 
+#: how often a serving node fetches its partners' answers to its open requests
+#: (GROTIUS_RFI_POLL_SECONDS; 0 turns it off)
+POLL_SECONDS = 300.0
+log = logging.getLogger("grotius.rfi")
+
+
 def setup(app: FastAPI) -> None:
     if partners.resolver not in auth.RESOLVERS:
         auth.RESOLVERS.insert(0, partners.resolver)
     # partner accounts authenticate here: these endpoints police what they disclose
     if rfi.PARTNER_PREFIX not in partners.PARTNER_PATHS:
         partners.PARTNER_PATHS = (*partners.PARTNER_PATHS, rfi.PARTNER_PREFIX)
+    every = float(os.environ.get("GROTIUS_RFI_POLL_SECONDS", POLL_SECONDS))
+    if every <= 0:
+        return
+    stop = threading.Event()
+
+    def poll() -> None:
+        node = app.state.node
+        while not stop.wait(every):
+            try:
+                for r in rfi.refresh_open(node):
+                    if "error" in r:
+                        log.warning("request %s: %s", r["request_id"], r["error"])
+            except Exception:  # a poll failure must not end the loop; the next tick retries
+                log.exception("fetching answers to requests for information failed")
+
+    app.router.add_event_handler("startup", lambda: threading.Thread(target=poll, daemon=True,
+                                                                     name="rfi-poll").start())
+    app.router.add_event_handler("shutdown", stop.set)
 
 
 def _partner(request: Request) -> auth.Principal:
