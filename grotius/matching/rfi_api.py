@@ -39,7 +39,11 @@ def setup(app: FastAPI) -> None:
     # partner accounts authenticate here: these endpoints police what they disclose
     if rfi.PARTNER_PREFIX not in partners.PARTNER_PATHS:
         partners.PARTNER_PATHS = (*partners.PARTNER_PATHS, rfi.PARTNER_PREFIX)
-    every = float(os.environ.get("GROTIUS_RFI_POLL_SECONDS", POLL_SECONDS))
+    try:
+        every = float(os.environ.get("GROTIUS_RFI_POLL_SECONDS", POLL_SECONDS))
+    except ValueError:
+        log.warning("GROTIUS_RFI_POLL_SECONDS is not a number; polling every %s s", POLL_SECONDS)
+        every = POLL_SECONDS
     if every <= 0:
         return
     stop = threading.Event()
