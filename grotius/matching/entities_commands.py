@@ -37,6 +37,6 @@ def resolve_cmd(threshold: float, as_json: bool, home: Path | None) -> None:
     for e in result.entities:
         click.echo(f"{e['id']}\t{len(e['object_refs'])}\t{e['name']}")
     click.echo(
-        f"{report['entities']} entities from {report['records']} records ({report['candidates']} candidate pairs, "
+        f"{report['entities']} entit{'y' if report['entities'] == 1 else 'ies'} from {report['records']} records ({report['candidates']} candidate pairs, "
         f"{report['weights']} weights): {report['stored']} stored, {report['unchanged']} unchanged, "
         f"{report['revoked']} revoked", err=True)

@@ -103,6 +103,7 @@ def set_key(node: "Node", partner: str, key: bytes | None = None) -> tuple[bytes
 
 
 def get_key(node: "Node", partner: str) -> bytes:
+    partners.get(node, partner)  # NotFound names an unknown partner
     row = node.store.query_one("SELECT key_enc FROM matching_fuzzy_keys WHERE partner = ?", (partner,))
     if row is None:
         raise PolicyError(
