@@ -16,6 +16,7 @@ from grotius.cli import main
 from grotius.ingest import ingest
 from grotius.matching import entities
 from grotius.node import Node
+from grotius.stix import extension
 from grotius.stix.markings import TLP2_IDS
 from grotius.store.objects import versions
 
@@ -164,7 +165,7 @@ def test_adapter_reads_extensions_aliases_and_ftm(node: Node) -> None:
            "created": "2026-10-01T00:00:00.000Z", "modified": "2026-10-01T00:00:00.000Z",
            "schema": "Person", "properties": {"name": ["Mohamed Al Hasan"], "birthDate": ["1979-03-14"],
                                               "nationality": ["sy"], "passportNumber": ["N 1234567"]},
-           "extensions": {"extension-definition--f2b7e2f1-7e44-4c53-9d7f-0c3b1a2d4e5f": {"extension_type": "new-sdo"}}}
+           "extensions": extension.new_sdo_extension()}
     org = _identity("ООО Ромашка", cls="organization", x_identifiers=[{"type": "inn", "value": "7701234567"}])
     bad = _identity("Someone", "14/03/1979")
     recs = {r.object_id: r for r in (entities.record_of(o) for o in (ta, ftm, org, bad)) if r}
@@ -175,6 +176,14 @@ def test_adapter_reads_extensions_aliases_and_ftm(node: Node) -> None:
     assert recs[org["id"]].identifiers == frozenset({("inn", "7701234567")})
     assert recs[bad["id"]].date_of_birth is None and recs[bad["id"]].ignored
     assert entities.record_of({"type": "identity", "id": "identity--x", "name": "A", "identity_class": "system"}) is None
+    # stored, the FollowTheMoney person and a STIX identity with the same passport resolve
+    same = _identity("Mohammed Al-Hassan", x_identifiers=["passportnumber:N1234567"])
+    assert ingest(node, [ta, ftm, org, bad, same]).ok
+    entities.run(node)
+    assert _members(node) == [{ftm["id"], same["id"]}]
+    (ent,) = entities.listing(node)
+    (link,) = ent["links"]
+    assert link["features"]["identifiers"]["level"] == "exact"
 
 
 def test_cli_and_rest(node: Node, live_server: Any) -> None:
