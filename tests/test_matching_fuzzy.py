@@ -81,8 +81,8 @@ def _stored_match(node: Node) -> dict[str, Any]:
 def test_cross_script_names_match_and_nothing_else_is_learned(nodes: dict[str, Any]) -> None:
     holder, asker, tap = nodes["holder"], nodes["asker"], nodes["tap"]
     result = fuzzy.request(asker, "US-FED", _queries(ASKED))
-    assert {q.name for q, _ in result.hits} == EXPECTED
-    assert all(s >= fuzzy.THRESHOLD for _, s in result.hits)
+    assert {q.name for _, q, _ in result.hits} == EXPECTED
+    assert all(s >= fuzzy.THRESHOLD for _, _, s in result.hits)
 
     wire = bytes(tap.data)
     assert b"/api/match/fuzzy/queries" in wire and b'"matches"' in wire  # the tap saw the exchange
@@ -101,6 +101,9 @@ def test_cross_script_names_match_and_nothing_else_is_learned(nodes: dict[str, A
     assert req["mode"] == hold["mode"] == "fuzzy" and req["session"] == hold["session"]
     assert {h["value"] for h in req["hits"]} == EXPECTED
     assert {h["name"] for h in hold["hits"]} == {"Mohammed Al-Hassan", "Vladimir Putin", "Kim Jong-un"}
+    # both sides can tell which asked entry met which held record (for a request for information)
+    held_by_entry = {i: h["name"] for h in hold["hits"] for i in h["entries"]}
+    assert {held_by_entry[h["entry"]] for h in req["hits"] if h["value"] == "محمد الحسن"} == {"Mohammed Al-Hassan"}
     for node, role in ((asker, "requester"), (holder, "holder")):
         assert node.store.query_one("SELECT tlp FROM objects WHERE type = 'x-grotius-match'")[0] == "red"
         (done,) = audit.entries(node.store, action="match.fuzzy.complete", limit=10)

@@ -360,13 +360,17 @@ def holder_query(node: "Node", partner: str, body: bytes) -> dict[str, Any]:
         raise
     mine = held(node, key)
     matches: list[dict[str, Any]] = []
-    hit_records: dict[int, float] = {}
+    hit_records: dict[int, tuple[float, list[int]]] = {}
     for i, score, r in compare(entries, mine):
         if score >= THRESHOLD:
             matches.append({"i": i, "score": round(score, 4)})
-            hit_records[r] = max(hit_records.get(r, 0.0), score)
+            best, asked = hit_records.get(r, (0.0, []))
+            hit_records[r] = (max(best, score), asked + [i])
+    # which entries met which record: a request for information about entry i of this
+    # session can then be answered from these records
     hits = [{"type": mine.records[r].object_type, "value": mine.records[r].object_id,
-             "name": mine.records[r].names[0], "score": round(s, 4)} for r, s in sorted(hit_records.items())]
+             "name": mine.records[r].names[0], "score": round(s, 4), "entries": asked}
+            for r, (s, asked) in sorted(hit_records.items())]
     with node.store.transaction() as tx:
         _finish(tx, rid, [(h["type"], h["value"]) for h in hits], partner, "holder", sid,
                 {"entries": len(entries), "matched_entries": len(matches), "key_id": kid})
@@ -404,7 +408,8 @@ class Result:
     partner: str
     session: str
     size: int
-    hits: list[tuple[Query, float]]
+    #: (entry number sent, the query, best score at the holder)
+    hits: list[tuple[int, Query, float]]
     bytes_sent: int
     bytes_received: int
 
@@ -412,12 +417,12 @@ class Result:
         return {
             "partner": self.partner, "session": self.session, "size": self.size, "mode": "fuzzy",
             "bytes_sent": self.bytes_sent, "bytes_received": self.bytes_received,
-            "hits": [_hit(q, s) for q, s in self.hits],
+            "hits": [_hit(i, q, s) for i, q, s in self.hits],
         }
 
 
-def _hit(q: Query, score: float) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "name", "value": q.name, "score": score}
+def _hit(i: int, q: Query, score: float) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "name", "value": q.name, "score": score, "entry": i}
     if q.date_of_birth:
         out["date_of_birth"] = q.date_of_birth
     return out
@@ -445,17 +450,17 @@ def request(node: "Node", partner_name: str, queries: Sequence[Query]) -> Result
     finally:
         ch.close()
     sid = str(reply.get("session", ""))
-    hits: list[tuple[Query, float]] = []
+    hits: list[tuple[int, Query, float]] = []
     for m in reply.get("matches", []):
         i = int(m["i"])
         if not 0 <= i < len(queries):
             raise InvalidInput("the partner answered an entry that was not asked", entry=i)
-        hits.append((queries[i], float(m["score"])))
-    hits.sort(key=lambda h: h[0].line)
+        hits.append((i, queries[i], float(m["score"])))
+    hits.sort(key=lambda h: h[1].line)
     with node.store.transaction() as tx:
         rid = exchange._record_run(tx, sid, partner.name, "requester", len(queries), 0)
-        _finish(tx, rid, [("name", q.name) for q, _ in hits], partner.name, "requester", sid,
+        _finish(tx, rid, [("name", q.name) for _, q, _ in hits], partner.name, "requester", sid,
                 {"entries": len(queries), "key_id": key_id(key)})
     exchange._store_object(node, match_object(node, sid, "requester", partner.name, len(queries),
-                                              [_hit(q, s) for q, s in hits]))
+                                              [_hit(i, q, s) for i, q, s in hits]))
     return Result(partner.name, sid, len(queries), hits, ch.sent, ch.received)

@@ -22,7 +22,7 @@ def run(node: object, partner: str, text: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
         return
-    for q, score in result.hits:
+    for _, q, score in result.hits:
         click.echo(f"{q.name}\t{q.date_of_birth or ''}\t{score:.3f}")
     click.echo(f"{len(result.hits)} of {result.size} name(s) match at {partner} (fuzzy, encoded)", err=True)
 
