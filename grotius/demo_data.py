@@ -17,6 +17,8 @@ from .stix.markings import TLP2_IDS
 
 _NS = uuid.UUID("0b8a2f4e-4c1d-4e59-8f0a-1c2d3e4f5a6b")
 T0 = "2026-09-14T06:12:00.000Z"
+#: of the one person the story follows across spellings and scripts (invented)
+DATE_OF_BIRTH = "1979-03-14"
 
 
 def sid(kind: str, name: str) -> str:
@@ -156,8 +158,10 @@ def usfed_holdings(org_id: str) -> list[dict[str, Any]]:
     rep = b.sdo("report", "Tidewater Spider: infrastructure and payment flows (2025-2026)", 2,
                 report_types=["threat-actor"], published=_ts(2), object_refs=[actor["id"], rng["id"], wallet["id"]],
                 grade="B2", description="Assessment of the crew's C2 hosting and ransom laundering.")
+    # the date of birth came later (a new version, so a demo built before updates cleanly)
     person = b.sdo("identity", "Mohammed Al-Hassan", 2, identity_class="individual",
-                   description="Suspected money mule coordinator.", grade="C3")
+                   description="Suspected money mule coordinator.", grade="C3",
+                   x_date_of_birth=DATE_OF_BIRTH, modified=_ts(20))
     b.rel(actor, "attributed-to", person, 2)
     b.sdo("report", "Informant CHS-4471 debrief: Tidewater payment handler", 3, tlp="red", grade="B1",
           report_types=["threat-actor"], published=_ts(3), object_refs=[actor["id"], person["id"]],
@@ -177,7 +181,11 @@ def nlpol_holdings(org_id: str) -> list[dict[str, Any]]:
                description="Shell company; KvK 00000002 (fictional).", grade="B2")
     suspect = b.sdo("identity", "Mohamed Alhasan", 3, identity_class="individual",
                     description="Director of Harbourline Trading B.V.; also محمد الحسن in a seized document.",
-                    grade="B2")
+                    grade="B2", x_date_of_birth=DATE_OF_BIRTH, modified=_ts(20))
+    # the same man as written in a document seized at Harbourline: a record of its own,
+    # which only entity resolution ties to the Latin spellings
+    b.sdo("identity", "محمد الحسن", 7, identity_class="individual", grade="B2", x_date_of_birth=DATE_OF_BIRTH,
+          description="Name and date of birth as written in a document seized at Harbourline Trading B.V.")
     b.rel(suspect, "related-to", hb, 3, description="director")
     b.rel(hb, "related-to", vl, 3, description="payments")
     b.rel(actor, "related-to", suspect, 4, description="suspected cash-out")

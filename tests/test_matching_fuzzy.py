@@ -123,6 +123,18 @@ def test_budget_refusal_is_clear_and_audited(nodes: dict[str, Any]) -> None:
     assert len(audit.entries(holder.store, action="match.fuzzy.complete", limit=10)) == 1
 
 
+def test_records_received_from_the_requester_are_not_offered(nodes: dict[str, Any]) -> None:
+    holder, asker = nodes["holder"], nodes["asker"]
+    # the requester's own records reached the holder by sync: a hit on them would only
+    # echo the requester's names back; a third partner's record still counts
+    mine = _identity("Joanna Kowalska", "1979-03-14")
+    assert ingest(holder, [mine], source="NL-POL").ok
+    assert ingest(holder, [_identity("Erik Johansson")], source="XX-POL").ok
+    result = fuzzy.request(asker, "US-FED", _queries([("Joanna Kowalska", "1979-03-14"), ("Erik Johansson", None)]))
+    assert [q.name for _, q, _ in result.hits] == ["Erik Johansson"]
+    assert {h["name"] for h in _stored_match(holder)["hits"]} == {"Erik Johansson"}
+
+
 def test_keys_must_agree(nodes: dict[str, Any]) -> None:
     holder, asker = nodes["holder"], nodes["asker"]
     fuzzy.set_key(asker, "US-FED")  # a key of its own: the holder refuses, it cannot compare

@@ -11,8 +11,8 @@ encodings::
         {"version", "key_id", "bits", "k", "entries": [{"i", "salted", "abjad", "encoding", "skeleton"}]}
      -> {"session", "threshold", "matches": [{"i", "score"}]}
 
-The holder encodes the names of its person and organisation records (not TLP:RED ones)
-under the same key, unsalted and salted with each record's own year of birth, compares
+The holder encodes the names of its person and organisation records (not TLP:RED ones,
+nor those it received from the requester) under the same key, unsalted and salted with each record's own year of birth, compares
 every entry with the encodings of the same kind (Dice coefficient; skeletons where a
 name is in an abjad script, as :func:`names.similarity` does) and answers which entries
 reached its threshold, with the best score. It says nothing of its records: not
@@ -216,9 +216,12 @@ _CACHE_LOCK = threading.Lock()
 _CACHE_MAX = 500_000
 
 
-def held(node: "Node", key: bytes) -> Held:
-    """The holder's person and organisation records (TLP:RED ones left out), encoded."""
-    records = [r for r in entities.read_records(node, include_red=False) if r.kind in HOLDER_KINDS]
+def held(node: "Node", key: bytes, requester: str | None = None) -> Held:
+    """The holder's person and organisation records (TLP:RED ones left out), encoded.
+    Records received from ``requester`` are left out too: a hit on the requester's own
+    record (synced here) would tell it nothing but look like the holder's knowledge."""
+    records = [r for r in entities.read_records(node, include_red=False)
+               if r.kind in HOLDER_KINDS and (requester is None or r.source != requester)]
     return encode_records(key, records)
 
 
@@ -358,7 +361,7 @@ def holder_query(node: "Node", partner: str, body: bytes) -> dict[str, Any]:
         audit.record_now(node.store, "match.fuzzy.refused", partner=partner,
                          detail={"reason": e.message, "asked": len(entries)})
         raise
-    mine = held(node, key)
+    mine = held(node, key, partner)
     matches: list[dict[str, Any]] = []
     hit_records: dict[int, tuple[float, list[int]]] = {}
     for i, score, r in compare(entries, mine):
