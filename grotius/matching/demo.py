@@ -2,6 +2,9 @@
 financial identifiers of its case, gets hits, sends a request for information on the
 shell company's account, and US-FED approves it in part: its subpoena report goes
 without the sealed court reference; its informant's RED debrief cannot be chosen.
+After the sync NL-POL resolves the suspect's three spellings (its own Latin and Arabic
+records, US-FED's synced one) into one entity, and asks US-FED about names in its own
+spelling by the fuzzy exchange.
 
 US-FED's financial holdings are stored outside any collection, so the first sync does
 not carry them to NL-POL: the only way NL-POL learns of them is this request.
@@ -9,6 +12,7 @@ not carry them to NL-POL: the only way NL-POL learns of them is this request.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,10 +105,65 @@ def rfi_step(nodes: dict[str, "Node"]) -> list[str]:
     return lines
 
 
+#: names NL-POL's case file spells its own way (with a date of birth where known); the
+#: first is the suspect, whom US-FED holds as "Mohammed Al-Hassan"
+FUZZY_ASKED = [f"Mohamed Alhasan\t{demo_data.DATE_OF_BIRTH}", "Mohamed Alhasan", "Joanna Kowalska",
+               "Erik Johansson\t1979-03-14"]
+
+
+def entities_step(nodes: dict[str, "Node"]) -> list[str]:
+    """After the sync: NL-POL resolves what it holds, its own records and US-FED's."""
+    from grotius.matching import entities
+
+    nl = nodes["NL-POL"]
+    result = entities.run(nl)
+    lines = [f"NL-POL entity resolution: {len(result.entities)} entit{'y' if len(result.entities) == 1 else 'ies'} "
+             f"from {len(result.resolution.records)} records ({result.stored} stored, {result.unchanged} unchanged)"]
+    for e in result.entities:
+        sources = sorted({m["source"] or "NL-POL" for m in e["members"]})
+        lines.append(f"  {e['name']}: {' / '.join(e['names'])} (held by {', '.join(sources)})")
+    return lines
+
+
+def _agree_key(nl: "Node", us: "Node") -> str:
+    """One fuzzy-matching key for the NL-POL/US-FED agreement (kept when both hold it)."""
+    from grotius.exc import PolicyError
+    from grotius.matching import fuzzy
+
+    try:
+        kid = fuzzy.key_id(fuzzy.get_key(nl, "US-FED"))
+        if fuzzy.key_id(fuzzy.get_key(us, "NL-POL")) == kid:
+            return kid
+    except PolicyError:
+        pass
+    key, kid = fuzzy.set_key(nl, "US-FED")
+    fuzzy.set_key(us, "NL-POL", key)
+    return kid
+
+
+def fuzzy_step(nodes: dict[str, "Node"]) -> list[str]:
+    """Needs both nodes serving: NL-POL asks US-FED about names in its own spelling."""
+    from grotius.matching import fuzzy
+
+    nl, us = nodes["NL-POL"], nodes["US-FED"]
+    kid = _agree_key(nl, us)
+    lines = [f"NL-POL and US-FED agreed a fuzzy-matching key (key id {kid})"]
+    runs = nl.store.query("SELECT raw FROM objects WHERE type = 'x-grotius-match' AND source IS NULL")
+    if any(json.loads(raw).get("mode") == "fuzzy" for (raw,) in runs):
+        return lines + ["NL-POL fuzzy name match with US-FED: run before"]
+    result = fuzzy.request(nl, "US-FED", fuzzy.read_input(FUZZY_ASKED))
+    hits = ", ".join(f"{q.name}{' with year of birth' if q.date_of_birth else ''} ({score:.2f})"
+                     for _, q, score in result.hits)
+    lines.append(f"NL-POL fuzzy name match with US-FED: {len(result.hits)} of {result.size} name(s) match"
+                 f"{': ' + hits if hits else ''}; only keyed encodings crossed")
+    return lines
+
+
 def register() -> None:
     from grotius import demo
 
     if holdings_step not in demo.STEPS:
         demo.STEPS.append(holdings_step)
-    if rfi_step not in demo.LIVE_STEPS:
-        demo.LIVE_STEPS.append(rfi_step)
+    for live in (rfi_step, entities_step, fuzzy_step):
+        if live not in demo.LIVE_STEPS:
+            demo.LIVE_STEPS.append(live)
