@@ -92,7 +92,7 @@ def _params(sets: tuple[str, ...], typologies: tuple[str, ...]) -> Params:
               help="Folder for alerts.jsonl, accounts.csv, transactions.csv, summary.json.")
 @click.option("--set", "sets", multiple=True, metavar="DETECTOR.PARAM=VALUE",
               help="Change a detector parameter, e.g. fan_in.min_counterparties=8 or cycle.window=16d.")
-@click.option("--typology", "typologies", multiple=True, help="Run only these typologies (comma list, repeatable).")
+@click.option("--typology", "typologies", multiple=True, help="Run only these typologies (comma list, repeatable); the 'associates' expansion runs only when named.")
 @click.option("--skip-invalid", is_flag=True, help="Leave out malformed rows (counted and listed) instead of stopping.")
 @click.option("--labels", type=click.Path(exists=True, path_type=Path),
               help="AMLSim nodes.csv (or folder) to report account recall/precision against.")
