@@ -54,6 +54,7 @@ def main() -> None:
         ("repeated-transfer fan-in", ("fan_in",), ()),
         ("+ associates (min_shared 2)", ("fan_in", "associates"), ()),
         ("+ associates (min_shared 3)", ("fan_in", "associates"), ("associates.min_shared=3",)),
+        ("+ associates (+ repeated, 2)", ("fan_in", "associates"), ("associates.min_payments_with_receiver=2",)),
     ):
         m = against_accounts(run(args.data, typs, sets), labels)
         print(f"   {name:30} recall {m['recall']:.4f}  precision {m['precision']:.4f}  "

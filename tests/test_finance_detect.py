@@ -136,6 +136,7 @@ def test_associates_widen_a_small_fan_in_to_accounts_closing_triangles_with_it(t
         ("2022/09/05 10:00", "X|7", "M", "410.00"),  # X pays the receiver ...
         ("2022/09/06 10:00", "X|7", "H", "120.00"),  # ... and deals with H: an associate
         ("2022/09/05 11:00", "Y", "M", "400.00"), ("2022/09/06 11:00", "Y", "Z", "100.00"),  # Z knows only S1
+        ("2022/09/08 11:00", "M", "Y", "50.00"),
         ("2022/09/07 11:00", "Z", "S1", "100.00"),
         ("2022/09/06 12:00", "W", "H", "100.00"),  # knows H but not the receiver
     ]
@@ -149,6 +150,10 @@ def test_associates_widen_a_small_fan_in_to_accounts_closing_triangles_with_it(t
     assert sorted(alert.accounts) == ["H", "M", "S1", "S2", "X|7"]
     assert [(t["from"], t["to"]) for t in alert.explanation["evidence"]["transactions"]] == [
         ("H", "S1"), ("S2", "H"), ("X|7", "M"), ("X|7", "H")]
-    assert alert.explanation["parameters"]["associates"] == {"min_shared": 2, "max_group": 12}
+    assert alert.explanation["parameters"]["associates"] == {"min_shared": 2, "max_group": 12, "min_payments_with_receiver": 0}
     assert _run(path, "associates", sets=("associates.min_shared=3",)) == []
+    # Y deals with the receiver twice but shares no counterparty: an associate only when asked
+    by_repeats = _run(path, "associates", sets=("associates.min_shared=3", "associates.min_payments_with_receiver=2"))
+    assert [(a.explanation["features"]["account"], a.explanation["features"]["payments_with_fan_in_account"],
+             sorted(a.accounts)) for a in by_repeats] == [("Y", 2, ["M", "Y"])]
     assert _run(path, "associates", sets=("associates.max_group=5",)) == []  # the group has six accounts

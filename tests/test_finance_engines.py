@@ -65,6 +65,7 @@ def runs(spark: Engine, tmp_path_factory: pytest.TempPathFactory) -> dict[str, R
         lines.append(f"2022/09/0{day} 10:00,1,EXACT1,2,EXACT2,{amt},Euro,{amt},Euro,Wire,1")
     path.write_text("\n".join(lines) + "\n")
     params = Params(typologies=DETECTOR_NAMES)
+    params.set("associates.min_payments_with_receiver=2")  # both paths of the expansion
     return {
         "spark": analyse(path, "amlworld", None, engine=spark, params=params),
         "duckdb": analyse(path, "amlworld", None, engine=DuckDBEngine(), params=params),

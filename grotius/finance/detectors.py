@@ -397,6 +397,7 @@ def associates(engine: Engine, params: Params) -> None:
     """Accounts tied to a small fan-in group: a candidate X has payments with the group's
     receiving account M and with some H (not M) that has payments with at least
     ``min_shared`` accounts of the group. H, M and those accounts close triangles around X.
+    Optionally (``min_payments_with_receiver``) repeated dealings with M alone suffice.
 
     Why: simulators like AMLSim pick a laundering group's accounts among one account's
     neighbours and add the group's edges to the ordinary payment graph, so members whose
@@ -436,10 +437,20 @@ def associates(engine: Engine, params: Params) -> None:
         "SELECT an.akey, an.anchor, j.b AS x FROM as_anchor an JOIN as_adj j ON j.a = an.anchor "
         "LEFT JOIN as_grp g ON g.akey = an.akey AND g.acct = j.b WHERE g.acct IS NULL",
     )
+    repeated = ""
+    if p.min_payments_with_receiver > 0:
+        engine.create(
+            "as_rep",
+            f"SELECT c.akey, c.anchor, c.x FROM as_cand c JOIN "
+            f"(SELECT src AS a, dst AS b FROM e UNION ALL SELECT dst AS a, src AS b FROM e) t "
+            f"ON t.a = c.x AND t.b = c.anchor GROUP BY c.akey, c.anchor, c.x "
+            f"HAVING count(*) >= {p.min_payments_with_receiver}",
+        )
+        repeated = " UNION SELECT akey, anchor, x, CAST(NULL AS STRING) AS h FROM as_rep"
     engine.create(
         "as_pairs",
         "SELECT DISTINCT c.akey, c.anchor, c.x, hb.h FROM as_cand c JOIN as_adj j ON j.a = c.x "
-        "JOIN as_hub hb ON hb.akey = c.akey AND hb.h = j.b WHERE hb.h <> c.x",
+        "JOIN as_hub hb ON hb.akey = c.akey AND hb.h = j.b WHERE hb.h <> c.x" + repeated,
         materialize=True,
     )
     # the key carries both roles for the explanation; the length prefix keeps it unambiguous

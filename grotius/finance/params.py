@@ -84,6 +84,9 @@ class AssociatesParams:
     #: fan-in alerts with more accounts than this are not expanded: busy receivers
     #: (merchants) have so many payers that everyone near them would qualify
     max_group: int = 12
+    #: an account with at least this many payments to or from the receiving account is
+    #: an associate on that alone (0 = off): repeated dealings with a laundering receiver
+    min_payments_with_receiver: int = 0
 
 
 @dataclass
