@@ -87,7 +87,8 @@ def canonical(
         "objects": [[o[0], o[1]] for o in objects], "agreement": agreement,
         "request_id": request_id, "detail": detail, "prev": prev,
     }
-    if _plain(entry):
+    # the object pairs are strings (checked by _norm_objects), which both forms write alike
+    if all(_plain(v) for k, v in entry.items() if k != "objects"):
         # for ASCII keys, strings, safe integers, booleans and null, RFC 8785 is sorted
         # compact JSON, which orjson writes some fifty times faster (tested against rfc8785)
         return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
@@ -118,7 +119,7 @@ def _norm_objects(objects: Sequence[tuple[str, str]]) -> list[list[str]]:
     out: list[list[str]] = []
     for i, o in enumerate(objects):
         if (not isinstance(o, (tuple, list)) or len(o) != 2
-                or not all(isinstance(x, str) for x in o)):
+                or type(o[0]) is not str or type(o[1]) is not str):
             raise InvalidInput(
                 f"audit objects[{i}] must be an (object id, version) pair of strings",
                 property=f"objects[{i}]",
