@@ -79,3 +79,12 @@ def test_a_dead_worker_costs_speed_never_a_result(node, monkeypatch):
     # the next large ingest gets a fresh worker
     s2 = ingest(node, bundle(1500, seed=10)["objects"])
     assert s2.rejected == 0 and checkpool._pool is not None
+
+
+def test_a_bad_worker_setting_is_named(node, monkeypatch):
+    from grotius.exc import ConfigError
+
+    monkeypatch.setenv("GROTIUS_INGEST_WORKERS", "two")
+    with pytest.raises(ConfigError, match="GROTIUS_INGEST_WORKERS must be a whole number"):
+        ingest(node, bundle(10, seed=3)["objects"])
+    assert node.store.query_one("SELECT COUNT(*) FROM objects WHERE id = ?", (bundle(10, seed=3)["objects"][0]["id"],))[0] == 0
