@@ -16,6 +16,8 @@ import pytest
 
 from grotius.node import Node, init
 
+from browser import browser_page  # noqa: F401  (headless Chromium for the browser tests)
+
 PG_URL = os.environ.get("GROTIUS_TEST_POSTGRES", "")
 REQUIRE_PG = bool(os.environ.get("GROTIUS_REQUIRE_POSTGRES"))
 

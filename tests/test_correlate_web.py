@@ -4,8 +4,6 @@ headless Chromium (both sides of a lead)."""
 from __future__ import annotations
 
 import base64
-import os
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -16,6 +14,7 @@ from grotius import demo_data
 from grotius.correlate import leads
 from grotius.ingest import ingest
 from grotius.web.app import create_app
+from browser import SHOTS, open_logged_in
 from webdata import PASSWORD, login, seed
 
 
@@ -91,49 +90,32 @@ def test_inbox_pages_and_form_decision(client: TestClient, node: Any) -> None:
     assert leads.get(node, lid)["status"] == "dismissed"
 
 
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.mark.browser
-def test_demo_leads_inbox_in_browser(node: Any, live_server: Any) -> None:
-    if not CHROMIUM.exists():
-        if os.environ.get("GROTIUS_REQUIRE_BROWSER"):
-            pytest.fail(f"GROTIUS_REQUIRE_BROWSER is set but {CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import expect, sync_playwright
+def test_demo_leads_inbox_in_browser(node: Any, live_server: Any, browser_page: Any) -> None:
+    from playwright.sync_api import expect
 
     carillon(node)
     base = live_server(node)
-    shots = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1360, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(base + "/leads")
-        page.fill("input[name=username]", "anna")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        expect(page).to_have_url(base + "/leads")
-        rows = page.locator("tr.lead-row")
-        expect(rows.first).to_be_visible()
-        assert rows.count() >= 3
-        expect(page.locator("table.leads")).to_contain_text("203.0.113.0/26")
-        page.screenshot(path=str(shots / f"leads-inbox-{node.store.dialect}.png"), full_page=True)
-        page.select_option("select[name=source]", "US-FED")
-        page.click("form.searchform button[type=submit]")
-        expect(rows.first).to_contain_text("US-FED")
-        rows.first.locator("a.leadlink").click()
-        expect(page.locator("#incoming")).to_be_visible()
-        expect(page.locator("#held")).to_be_visible()
-        expect(page.locator("table.sides")).to_contain_text("Admiralty grade")
-        expect(page.locator("td.side-incoming a.objlink")).to_be_visible()
-        expect(page.locator("td.side-held a.objlink")).to_be_visible()
-        page.screenshot(path=str(shots / f"lead-both-sides-{node.store.dialect}.png"), full_page=True)
-        page.fill("input[name=reason]", "known sinkhole")
-        page.click("button[value=dismissed]")
-        expect(page.locator(".pill.status-dismissed")).to_be_visible()
-        browser.close()
-        assert not errors, errors
+    page, shots, errors = browser_page, SHOTS, browser_page.js_errors
+    open_logged_in(page, base + "/leads")
+    rows = page.locator("tr.lead-row")
+    expect(rows.first).to_be_visible()
+    assert rows.count() >= 3
+    expect(page.locator("table.leads")).to_contain_text("203.0.113.0/26")
+    page.screenshot(path=str(shots / f"leads-inbox-{node.store.dialect}.png"), full_page=True)
+    page.select_option("select[name=source]", "US-FED")
+    page.click("form.searchform button[type=submit]")
+    expect(rows.first).to_contain_text("US-FED")
+    rows.first.locator("a.leadlink").click()
+    expect(page.locator("#incoming")).to_be_visible()
+    expect(page.locator("#held")).to_be_visible()
+    expect(page.locator("table.sides")).to_contain_text("Admiralty grade")
+    expect(page.locator("td.side-incoming a.objlink")).to_be_visible()
+    expect(page.locator("td.side-held a.objlink")).to_be_visible()
+    page.screenshot(path=str(shots / f"lead-both-sides-{node.store.dialect}.png"), full_page=True)
+    page.fill("input[name=reason]", "known sinkhole")
+    page.click("button[value=dismissed]")
+    expect(page.locator(".pill.status-dismissed")).to_be_visible()
+    assert not errors, errors

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,9 @@ from grotius.finance.generate import generate, write_amlworld
 from grotius.finance.pipeline import analyse
 from grotius.finance.store import store_alerts
 from grotius.web.app import create_app
-from webdata import PASSWORD, login, seed
+from browser import SHOTS, open_logged_in
+from webdata import login, seed
 
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def _stored_alerts(node: Any, tmp_path: Path) -> list:
@@ -51,47 +50,30 @@ def test_alert_api_and_pages(node: Any, tmp_path: Path) -> None:
 
 
 @pytest.mark.browser
-def test_open_an_alert_and_see_its_evidence_graph(node: Any, live_server: Any, tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
-        if os.environ.get("GROTIUS_REQUIRE_BROWSER"):
-            pytest.fail(f"GROTIUS_REQUIRE_BROWSER is set but {CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import expect, sync_playwright
+def test_open_an_alert_and_see_its_evidence_graph(node: Any, live_server: Any, tmp_path: Path, browser_page: Any) -> None:
+    from playwright.sync_api import expect
 
     seed(node)
     alerts = _stored_alerts(node, tmp_path)
     cyc = next(a for a in alerts if a.typology == "cycle")
     base = live_server(node)
-    shots = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1360, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(base + "/finance")
-        page.fill("input[name=username]", "anna")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        expect(page).to_have_url(base + "/finance")
-        rows = page.locator("tr.alert-row")
-        expect(rows.first).to_be_visible()
-        assert rows.count() == len(alerts)
-        page.screenshot(path=str(shots / f"finance-alerts-{node.store.dialect}.png"), full_page=True)
-        page.select_option("select[name=typology]", "cycle")
-        page.click("form.searchform button[type=submit]")
-        page.locator(f"a.alertlink[href='/finance/alerts/{cyc.id}']").click()
-        graph = page.locator("svg.evidence-graph")
-        expect(graph).to_be_visible()
-        expect(graph.locator("g.account")).to_have_count(len(cyc.accounts))
-        expect(graph.locator("g.payment")).to_have_count(len(cyc.transactions))
-        first = cyc.explanation["evidence"]["transactions"][0]
-        expect(graph).to_contain_text(first["amount"])
-        box = graph.bounding_box()
-        assert box is not None and box["width"] > 100 and box["height"] > 100
-        expect(page.locator("tr.payment-row")).to_have_count(len(cyc.transactions))
-        page.screenshot(path=str(shots / f"finance-alert-graph-{node.store.dialect}.png"), full_page=True)
-        browser.close()
-        assert not errors, errors
+    page, shots, errors = browser_page, SHOTS, browser_page.js_errors
+    open_logged_in(page, base + "/finance")
+    rows = page.locator("tr.alert-row")
+    expect(rows.first).to_be_visible()
+    assert rows.count() == len(alerts)
+    page.screenshot(path=str(shots / f"finance-alerts-{node.store.dialect}.png"), full_page=True)
+    page.select_option("select[name=typology]", "cycle")
+    page.click("form.searchform button[type=submit]")
+    page.locator(f"a.alertlink[href='/finance/alerts/{cyc.id}']").click()
+    graph = page.locator("svg.evidence-graph")
+    expect(graph).to_be_visible()
+    expect(graph.locator("g.account")).to_have_count(len(cyc.accounts))
+    expect(graph.locator("g.payment")).to_have_count(len(cyc.transactions))
+    first = cyc.explanation["evidence"]["transactions"][0]
+    expect(graph).to_contain_text(first["amount"])
+    box = graph.bounding_box()
+    assert box is not None and box["width"] > 100 and box["height"] > 100
+    expect(page.locator("tr.payment-row")).to_have_count(len(cyc.transactions))
+    page.screenshot(path=str(shots / f"finance-alert-graph-{node.store.dialect}.png"), full_page=True)
+    assert not errors, errors

@@ -17,7 +17,7 @@ import grotius.correlate  # noqa: F401
 from grotius import users
 from grotius.matching import requests as rfi
 from rfi_helpers import AMB, HIT1, HIT2, RED, RELAY, holdings, in_days, link, run_match
-from test_web_browser import SHOTS, browser_page  # noqa: F401  (the fixture)
+from browser import SHOTS
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct-horse-battery"
@@ -57,7 +57,6 @@ def test_request_from_hit_to_approved_disclosure(make_node: Any, live_server: An
     us_url, nl_url = live_server(us), live_server(nl)
     link(nl, us, us_url)
     match_id = run_match(nl)
-    SHOTS.mkdir(parents=True, exist_ok=True)
     tag = nl.store.dialect
     errors: list[str] = browser_page.js_errors
     browser = browser_page.context.browser

@@ -7,53 +7,14 @@ GROTIUS_REQUIRE_BROWSER is set (CI), where that is a failure.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
+from browser import SHOTS
 from webdata import IND, MAL, PASSWORD, seed
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("GROTIUS_REQUIRE_BROWSER"):
-        pytest.fail(f"GROTIUS_REQUIRE_BROWSER is set but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def browser_page() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install playwright)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1360, "height": 900})
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        # a refused script or style (CSP) is a console error; HTTP error statuses the test
-        # provokes on purpose (401 for a wrong password) are not script failures
-        page.on("console", lambda m: errors.append(m.text)
-                if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
-        page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status == 404 else None)
-        page.js_errors = errors  # type: ignore[attr-defined]
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
 
 
 def test_login_search_open_object(node: Any, live_server: Any, browser_page: Any) -> None:
@@ -62,7 +23,6 @@ def test_login_search_open_object(node: Any, live_server: Any, browser_page: Any
     page = browser_page
     seed(node)
     base = live_server(node)
-    SHOTS.mkdir(parents=True, exist_ok=True)
     tag = node.store.dialect
 
     def shot(name: str) -> None:
