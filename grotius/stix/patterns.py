@@ -464,25 +464,9 @@ class _Parser:
         return Comparison(object_type, path, op, negated, value)
 
     def check_hash(self, path: tuple[str | int, ...], op: str, value: Any, tok: Token) -> None:
-        last = path[-1]
-        if last == "*":
-            return
-        if isinstance(last, int):
-            raise self.fail("a hashes dictionary cannot be indexed as a list", tok)
-        algo = last.upper().replace("-", "").replace("'", "")
-        if algo in _HEX_HASH or algo == "MD6" or algo == "SSDEEP":
-            if not isinstance(value, str):
-                # stix2-patterns compares the literal text with the hash syntax, so
-                # sets and non-string literals are rejected there as well
-                raise self.fail(f"a {last} hash comparison needs one quoted hash value", tok)
-            if algo == "SSDEEP":
-                ok = _SSDEEP_RE.fullmatch(value) is not None
-            else:
-                ok = _HEX_RE.fullmatch(value) is not None and (
-                    len(value) in _MD6_LENGTHS if algo == "MD6" else len(value) == _HEX_HASH[algo]
-                )
-            if not ok:
-                raise self.fail(f"{value!r} is not a valid {last} hash", tok)
+        problem = _hash_problem(path[-1], value)
+        if problem is not None:
+            raise self.fail(problem, tok)
 
     def object_path(self) -> tuple[str, tuple[str | int, ...]]:
         tok = self.toks[self.i]
@@ -564,6 +548,29 @@ class _Parser:
         return tuple(items)
 
 
+def _hash_problem(last: str | int, value: Any) -> str | None:
+    """Why comparing hash ``last`` (the path's last step) with ``value`` is invalid, or None."""
+    if last == "*":
+        return None
+    if isinstance(last, int):
+        return "a hashes dictionary cannot be indexed as a list"
+    algo = last.upper().replace("-", "").replace("'", "")
+    if algo in _HEX_HASH or algo == "MD6" or algo == "SSDEEP":
+        if not isinstance(value, str):
+            # stix2-patterns compares the literal text with the hash syntax, so
+            # sets and non-string literals are rejected there as well
+            return f"a {last} hash comparison needs one quoted hash value"
+        if algo == "SSDEEP":
+            ok = _SSDEEP_RE.fullmatch(value) is not None
+        else:
+            ok = _HEX_RE.fullmatch(value) is not None and (
+                len(value) in _MD6_LENGTHS if algo == "MD6" else len(value) == _HEX_HASH[algo]
+            )
+        if not ok:
+            return f"{value!r} is not a valid {last} hash"
+    return None
+
+
 def _unquote(text: str) -> str:
     body = text[1:-1]
     if "\\" in body:
@@ -587,6 +594,109 @@ def _brackets_first(text: str) -> bool:
     return False
 
 
+# --------------------------------------------------------------------------- fast path
+#
+# Most real patterns are a few ``type:prop = 'value'`` tests in brackets joined by AND/OR
+# (e.g. ``[ipv4-addr:value = '198.51.100.1']``), written with single spaces. Tokenizing
+# and descending costs more than the rest of an indicator's validation together, so such
+# text is matched by a few regexes that admit only token sequences the full parser would
+# read the same way, and builds the identical tree. Anything else (other spacing,
+# comments, parentheses, EXISTS, IN, other literals, START/STOP, list indexes) and
+# anything doubtful returns None and goes to the full parser, which alone produces
+# errors; tests/test_stix_validate_fast.py checks both give the same tree.
+
+_F_STR = r"'[^'\\]*(?:\\['\\][^'\\]*)*'"  # the STR token, loop unrolled
+_F_CMP = re.compile(
+    r"([a-z_][a-z0-9_\-]*):([A-Za-z_][A-Za-z0-9_]*)((?:\.(?:[A-Za-z_][A-Za-z0-9_]*|" + _F_STR + r"))*)"
+    r" (NOT )?(=|!=|<=|>=|<|>|LIKE|MATCHES|ISSUBSET|ISSUPERSET) (" + _F_STR + r"|0|[1-9][0-9]*)"
+    r"(\]| AND | OR )"
+)
+_F_KEY = re.compile(r"\.(?:([A-Za-z_][A-Za-z0-9_]*)|(" + _F_STR + "))")
+_F_QUAL = re.compile(r" (?:WITHIN ([1-9][0-9]*) SECONDS|REPEATS ([1-9][0-9]*) TIMES)")
+_F_JOIN = re.compile(r" (AND|OR|FOLLOWEDBY) \[")
+_F_NOT_ID = _KEYWORDS | {"true", "false"}  # lexed as keywords or booleans, not identifiers
+_CMP_LEVELS = ("OR", "AND")
+_OBS_LEVELS = ("FOLLOWEDBY", "OR", "AND")
+
+
+def _nest(cls: Any, items: list[Any], ops: list[str], levels: tuple[str, ...]) -> Any:
+    """The tree the recursive descent builds for ``items`` joined by ``ops``, loosest
+    binding operator first in ``levels``."""
+    if not ops:
+        return items[0]
+    op = levels[0]
+    if op not in ops:
+        return _nest(cls, items, ops, levels[1:])
+    operands = []
+    start = 0
+    for i, o in enumerate(ops):
+        if o == op:
+            operands.append(_nest(cls, items[start : i + 1], ops[start:i], levels[1:]))
+            start = i + 1
+    operands.append(_nest(cls, items[start:], ops[start:], levels[1:]))
+    return cls(op, operands)
+
+
+def _fast_parse(text: str) -> Pattern | None:
+    """The parse tree of a pattern of the common simple shapes, else None."""
+    if text[:1] != "[":
+        return None
+    end = len(text)
+    pos = 1
+    observations: list[Observation] = []
+    obs_ops: list[str] = []
+    while True:
+        comparisons: list[Comparison] = []
+        cmp_ops: list[str] = []
+        while True:
+            m = _F_CMP.match(text, pos)
+            if m is None:
+                return None
+            object_type, first, rest, neg, op, raw, after = m.groups()
+            if object_type in _F_NOT_ID or first in _F_NOT_ID:
+                return None
+            path: list[str | int] = [first]
+            if rest:
+                for k in _F_KEY.finditer(rest):
+                    key = k.group(1)
+                    if key is None:
+                        path.append(_unquote(k.group(2)))
+                    elif key in _F_NOT_ID:
+                        return None
+                    else:
+                        path.append(key)
+            if raw[0] == "'":
+                value: Any = _unquote(raw)
+            elif op in _STRING_OPS:
+                return None
+            else:
+                value = int(raw)
+            if "hashes" in path and _hash_problem(path[-1], value) is not None:
+                return None
+            comparisons.append(Comparison(object_type, tuple(path), op, neg is not None, value))
+            pos = m.end()
+            if after == "]":
+                break
+            cmp_ops.append(after[1:-1])
+        obs = Observation(_nest(ComparisonExpr, comparisons, cmp_ops, _CMP_LEVELS))
+        observations.append(obs)
+        while (q := _F_QUAL.match(text, pos)) is not None:
+            within, repeats = q.groups()
+            qual = Qualifier("WITHIN", (int(within),)) if within else Qualifier("REPEATS", (int(repeats),))
+            if any(existing.kind == qual.kind for existing in obs.qualifiers):
+                return None
+            obs.qualifiers.append(qual)
+            pos = q.end()
+        if pos == end:
+            break
+        j = _F_JOIN.match(text, pos)
+        if j is None:
+            return None
+        obs_ops.append(j.group(1))
+        pos = j.end()
+    return Pattern(text, _nest(ObservationExpr, observations, obs_ops, _OBS_LEVELS))
+
+
 _RECENT: dict[str, Pattern] = {}
 _RECENT_MAX = 8192
 
@@ -600,7 +710,7 @@ def parse(text: str) -> Pattern:
     hit = _RECENT.get(text) if isinstance(text, str) else None
     if hit is not None:
         return hit
-    pat = _parse(text)
+    pat = (_fast_parse(text) if isinstance(text, str) else None) or _parse(text)
     if len(_RECENT) >= _RECENT_MAX:
         _RECENT.clear()
     _RECENT[text] = pat

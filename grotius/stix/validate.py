@@ -121,16 +121,69 @@ def _timestamp(v: Any, ms: bool) -> str | None:
     return None
 
 
+# Recently seen valid timestamps and identifiers. An object repeats its timestamps
+# (created, modified, valid_from) and a bundle repeats its references (creator, markings,
+# relationship ends), and a dict lookup costs a fraction of the regex match. Only valid
+# values are kept; the caches are cleared when full so memory stays bounded.
+_CACHE_MAX = 1 << 16
+#: valid timestamp -> whether it has at least millisecond precision
+_TS_OK: dict[str, bool] = {}
+#: valid identifier -> its type part
+_ID_OK: dict[str, str] = {}
+
+
+def _ts_valid(v: str) -> bool:
+    """Same as ``_TS_RE.fullmatch(v) is not None`` for a string (cached when valid)."""
+    return v in _TS_OK or _TS_RE.fullmatch(v) is not None
+
+
 def _p_timestamp(v: Any) -> str | None:
-    if type(v) is str and v[8:10] <= "28" and _TS_RE.fullmatch(v):
-        return None
+    if type(v) is str:
+        if v in _TS_OK:
+            return None
+        if v[8:10] <= "28" and _TS_RE.fullmatch(v):
+            _remember_ts(v)
+            return None
     return _timestamp(v, False)
 
 
 def _p_timestamp_ms(v: Any) -> str | None:
-    if type(v) is str and v[8:10] <= "28" and v[19:20] == "." and len(v) >= 24 and _TS_RE.fullmatch(v):
-        return None
+    if type(v) is str:
+        if _TS_OK.get(v):
+            return None
+        if v[8:10] <= "28" and v[19:20] == "." and len(v) >= 24 and _TS_RE.fullmatch(v):
+            _remember_ts(v)
+            return None
     return _timestamp(v, True)
+
+
+def _remember_ts(v: str) -> None:
+    """Cache ``v``, a syntactically valid timestamp whose day is at most 28."""
+    if len(_TS_OK) >= _CACHE_MAX:
+        _TS_OK.clear()
+    _TS_OK[v] = v[19] == "." and len(v) >= 24
+
+
+def _id_type(v: str) -> str | None:
+    """The type part of identifier ``v``, or None when ``_ID_RE`` does not match."""
+    t = _ID_OK.get(v)
+    if t is None:
+        m = _ID_RE.fullmatch(v)
+        if m is None:
+            return None
+        t = m.group(1)
+        if len(_ID_OK) >= _CACHE_MAX:
+            _ID_OK.clear()
+        _ID_OK[v] = t
+    return t
+
+
+def _p_identifier(v: Any) -> str | None:
+    if type(v) is not str:
+        return f"expected an identifier type--UUID, got {_tn(v)}"
+    if _id_type(v) is None:
+        return f"expected an identifier type--UUID, got {_short(v)}"
+    return None
 
 
 def _regex_pred(rx: re.Pattern[str], what: str) -> Pred:
@@ -194,7 +247,7 @@ _SIMPLE: dict[str, Pred] = {
     "hex": _regex_pred(_HEX_RE, "an even number of hex digits"),
     "url": _regex_pred(_URL_RE, "an absolute URL (RFC 3986, scheme:...)"),
     "lang": _regex_pred(_LANG_RE, "an RFC 5646 language tag like 'en' or 'de-AT'"),
-    "identifier": _regex_pred(_ID_RE, "an identifier type--UUID"),
+    "identifier": _p_identifier,
     "type-name": _regex_pred(_TYPE_RE, "a type name of a-z, 0-9 and single hyphens"),
     "property-name": _regex_pred(_PROP_RE, "a property name of 3-250 characters a-z, 0-9, _"),
     "relationship-type": _regex_pred(_RELTYPE_RE, "a relationship type of a-z, 0-9 and hyphens"),
@@ -219,19 +272,13 @@ class Validator:
         self.model = model
         self._preds: dict[PropType, Pred | None] = {}
         self._checkers: dict[PropType, Checker] = {}
-        self._fields: dict[tuple[str, str], dict[str, tuple[Pred | None, Checker]]] = {}
-        # names of types/structures that have object-level rules (most have none)
-        self._with_rules = frozenset(
-            td.name
-            for defs in (model.types, model.structures)
-            for td in defs.values()
-            if td.any_of or td.one_of or td.together or td.requires or td.required_if_true
-            or td.forbidden_if_true or td.forbidden_if_false or td.any_property or td.not_before or td.after
-        )
+        self._fields: dict[tuple[str, str], _Table] = {}
         self.known = frozenset(model.types)
         self.sdo_types = frozenset(k for k, t in model.types.items() if t.group == "sdo")
         self.sco_types = frozenset(k for k, t in model.types.items() if t.group == "sco")
         self.sro_types = frozenset(k for k, t in model.types.items() if t.group == "sro")
+        self.meta_types = frozenset(k for k, t in model.types.items() if t.group == "meta")
+        self._known: dict[str, _Table] = {name: self.fields(td) for name, td in model.types.items()}
 
     # -- property types -> checkers
 
@@ -270,7 +317,7 @@ class Validator:
         accepted = set(pt.targets)
         custom = False
         if "@any" in groups:
-            return _regex_pred(_ID_RE, "an identifier type--UUID")
+            return _p_identifier
         if "@sdo" in groups:
             accepted |= self.sdo_types
             custom = True
@@ -287,10 +334,9 @@ class Validator:
         def pred(v: Any) -> str | None:
             if type(v) is not str:
                 return f"expected an identifier of {what}, got {_tn(v)}"
-            m = _ID_RE.fullmatch(v)
-            if m is None:
+            t = _id_type(v)
+            if t is None:
                 return f"expected an identifier type--UUID of {what}, got {_short(v)}"
-            t = m.group(1)
             if t in accepted_f or (custom and t not in known and t not in _NOT_RELATABLE):
                 return None
             return f"expected a reference to {what}, got a reference to {t}"
@@ -372,27 +418,26 @@ class Validator:
 
         return c
 
-    def fields(self, td: TypeDef) -> dict[str, tuple[Pred | None, Checker]]:
-        """Per property: its predicate when it has one (called inline, the hot path), and
-        its full checker."""
+    def fields(self, td: TypeDef) -> _Table:
+        """The compiled checking table of ``td`` (built on first use)."""
         key = (td.group, td.name)
         f = self._fields.get(key)
         if f is None:
-            f = {
-                name: (None if pt.kind == "extensions" else self.pred(pt), self.checker(pt, td))
-                for name, pt in td.properties.items()
-            }
+            f = _Table(self, td)
             self._fields[key] = f
         return f
 
     def _struct_checker(self, name: str) -> Checker:
         td = self.model.structures[name]
+        table: list[_Table] = []  # filled on first call: structures may nest themselves
 
         def c(v: Any, path: str, errs: Errors) -> None:
             if type(v) is not dict:
                 errs.append((path, f"expected an object ({name}), got {_tn(v)}"))
                 return
-            self.check_fields(v, td, path + ".", errs, custom_props=True)
+            if not table:
+                table.append(self.fields(td))
+            self.check_fields(v, table[0], path + ".", errs, custom_props=True)
             if name == "external-reference":
                 _check_external_reference(v, path, errs)
 
@@ -435,73 +480,36 @@ class Validator:
 
     # -- objects
 
-    def check_fields(self, obj: dict[str, Any], td: TypeDef, prefix: str, errs: Errors, custom_props: bool) -> None:
-        fields = self.fields(td)
-        forbidden = td.forbidden
+    def check_fields(self, obj: dict[str, Any], table: _Table, prefix: str, errs: Errors, custom_props: bool) -> None:
+        preds = table.preds
+        checkers = table.checkers
         for k, v in obj.items():
-            fn = fields.get(k)
+            p = preds.get(k)
+            if p is not None:
+                if p is _p_string and type(v) is str:
+                    continue  # the commonest case, without a call
+                if v is None:
+                    errs.append((prefix + k, _NULL))
+                    continue
+                m = p(v)
+                if m is not None:
+                    errs.append((prefix + k, m))
+                continue
             if v is None:
-                errs.append((prefix + str(k), "null is not allowed as a value (leave the property out instead)"))
-            elif fn is not None:
-                pred = fn[0]
-                if pred is None:
-                    fn[1](v, prefix + k, errs)
-                else:
-                    m = pred(v)
-                    if m is not None:
-                        errs.append((prefix + k, m))
-            elif k in forbidden:
-                errs.append((prefix + k, f"property not allowed on {_article(td)}"))
+                errs.append((prefix + str(k), _NULL))
+                continue
+            c = checkers.get(k)
+            if c is not None:
+                c(v, prefix + k, errs)
+            elif k in table.forbidden:
+                errs.append((prefix + k, f"property not allowed on {table.article}"))
             elif custom_props and (type(k) is not str or _PROP_RE.fullmatch(k) is None):
                 errs.append((prefix + str(k), "custom property names must be 3-250 characters of a-z, 0-9 and _"))
-        for k in td.required:
+        for k in table.required:
             if k not in obj:
-                errs.append((prefix + k, f"missing required property of {_article(td)}"))
-        if td.name not in self._with_rules:
-            return
-        if td.any_of and not any(all(p in obj for p in group) for group in td.any_of):
-            opts = " or ".join("+".join(g) for g in td.any_of)
-            errs.append((prefix.rstrip(".") or "(object)", f"{_article(td)} needs at least one of {opts}"))
-        if td.one_of:
-            present = [g for g in td.one_of if all(p in obj for p in g)]
-            if len(present) != 1:
-                opts = ", ".join("+".join(g) for g in td.one_of)
-                errs.append((prefix.rstrip(".") or "(object)",
-                             f"{_article(td)} needs exactly one of {opts}, found {len(present)}"))
-        for group in td.together:
-            n = sum(p in obj for p in group)
-            if 0 < n < len(group):
-                errs.append((prefix + group[0], f"{' and '.join(group)} must be given together"))
-        for k, needs in td.requires.items():
-            if k in obj:
-                for n in needs:
-                    if n not in obj:
-                        errs.append((prefix + k, f"{k} requires {n} to be present"))
-        for k, needs in td.required_if_true.items():
-            if obj.get(k) is True:
-                for n in needs:
-                    if n not in obj:
-                        errs.append((prefix + n, f"missing: required when {k} is true"))
-        for k, bad in td.forbidden_if_true.items():
-            if obj.get(k) is True:
-                for n in bad:
-                    if n in obj:
-                        errs.append((prefix + n, f"not allowed when {k} is true"))
-        for k, bad in td.forbidden_if_false.items():
-            if obj.get(k) is False:
-                for n in bad:
-                    if n in obj:
-                        errs.append((prefix + n, f"not allowed when {k} is false"))
-        if td.any_property and not any(p in obj for p in td.own) and not obj.get("extensions"):
-            errs.append((prefix.rstrip(".") or "(object)",
-                         f"{_article(td)} needs at least one of its own properties"))
-        for later, earlier, strict in _orderings(td):
-            a, b = obj.get(later), obj.get(earlier)
-            if type(a) is str and type(b) is str and _TS_RE.fullmatch(a) and _TS_RE.fullmatch(b):
-                ka, kb = ts_key(a), ts_key(b)
-                if ka < kb or (strict and ka == kb):
-                    rel = "later than" if strict else "the same as or later than"
-                    errs.append((prefix + later, f"must be {rel} {earlier} ({b}), got {a}"))
+                errs.append((prefix + k, f"missing required property of {table.article}"))
+        for rule in table.rules:
+            rule(obj, prefix, errs)
 
     def _observable_map(self, v: Any, path: str, errs: Errors) -> None:
         if type(v) is not dict or not v:
@@ -545,20 +553,24 @@ class Validator:
         if type(t) is not str:
             errs.append(("type", "missing required property" if t is None else f"expected a string, got {_tn(t)}"))
             return
-        if len(t) < 3 or len(t) > 250 or _TYPE_RE.fullmatch(t) is None:
-            errs.append(("type", f"expected a type name of 3-250 characters a-z, 0-9 and single hyphens, got {_short(t)}"))
-            return
-        if t in self.model.reserved_types:
-            errs.append(("type", f"{t!r} is a reserved type name"))
-            return
-        td, custom = self.group_for(obj, t)
-        self.check_fields(obj, td, "", errs, custom_props=True)
+        table = self._known.get(t)
+        if table is None:
+            # a custom type (predefined names are valid and never reserved)
+            if len(t) < 3 or len(t) > 250 or _TYPE_RE.fullmatch(t) is None:
+                errs.append(("type", f"expected a type name of 3-250 characters a-z, 0-9 and single hyphens, got {_short(t)}"))
+                return
+            if t in self.model.reserved_types:
+                errs.append(("type", f"{t!r} is a reserved type name"))
+                return
+            td, _ = self.group_for(obj, t)
+            table = self.fields(td)
+            id_prefix = t + "--"
+        else:
+            id_prefix = table.id_prefix
+        self.check_fields(obj, table, "", errs, custom_props=True)
         oid = obj.get("id")
-        if type(oid) is str and not oid.startswith(t + "--") and _ID_RE.fullmatch(oid):
+        if type(oid) is str and not oid.startswith(id_prefix) and _id_type(oid) is not None:
             errs.append(("id", f"the id prefix must be the object's type {t!r}, got {_short(oid)}"))
-        sv = obj.get("spec_version")
-        if td.group == "sco" and sv is not None and sv != "2.1":
-            pass  # already reported by the enum check
         _check_created_modified(obj, errs)
         special = _SPECIAL.get(t)
         if special is not None:
@@ -566,6 +578,132 @@ class Validator:
         gm = obj.get("granular_markings")
         if type(gm) is list:
             _check_selectors(obj, gm, errs)
+
+
+_NULL = "null is not allowed as a value (leave the property out instead)"
+Rule = Callable[[dict[str, Any], str, Errors], None]
+
+
+class _Table:
+    """What checking an object of one type needs, laid out for the hot loop: a predicate
+    per simple property, a checker per nested one, and only the object-level rules the
+    type has."""
+
+    __slots__ = ("preds", "checkers", "forbidden", "required", "rules", "article", "id_prefix")
+
+    def __init__(self, v: Validator, td: TypeDef) -> None:
+        self.preds: dict[str, Pred] = {}
+        self.checkers: dict[str, Checker] = {}
+        for name, pt in td.properties.items():
+            pred = None if pt.kind == "extensions" else v.pred(pt)
+            if pred is not None:
+                self.preds[name] = pred
+            else:
+                self.checkers[name] = v.checker(pt, td)
+        self.forbidden = td.forbidden
+        self.required = td.required
+        self.article = _article(td)
+        self.id_prefix = td.name + "--"
+        self.rules: tuple[Rule, ...] = _rules(td, self.article)
+
+
+def _rules(td: TypeDef, article: str) -> tuple[Rule, ...]:
+    """The object-level rules of ``td`` as functions, in reporting order."""
+    rules: list[Rule] = []
+    where = _where
+    if td.any_of:
+        any_of = td.any_of
+        opts = " or ".join("+".join(g) for g in any_of)
+
+        def r_any_of(obj: dict[str, Any], prefix: str, errs: Errors) -> None:
+            if not any(all(p in obj for p in group) for group in any_of):
+                errs.append((where(prefix), f"{article} needs at least one of {opts}"))
+
+        rules.append(r_any_of)
+    if td.one_of:
+        one_of = td.one_of
+        one_opts = ", ".join("+".join(g) for g in one_of)
+
+        def r_one_of(obj: dict[str, Any], prefix: str, errs: Errors) -> None:
+            present = [g for g in one_of if all(p in obj for p in g)]
+            if len(present) != 1:
+                errs.append((where(prefix), f"{article} needs exactly one of {one_opts}, found {len(present)}"))
+
+        rules.append(r_one_of)
+    if td.together:
+        together = td.together
+
+        def r_together(obj: dict[str, Any], prefix: str, errs: Errors) -> None:
+            for group in together:
+                n = sum(p in obj for p in group)
+                if 0 < n < len(group):
+                    errs.append((prefix + group[0], f"{' and '.join(group)} must be given together"))
+
+        rules.append(r_together)
+    if td.requires:
+        requires = tuple(td.requires.items())
+
+        def r_requires(obj: dict[str, Any], prefix: str, errs: Errors) -> None:
+            for k, needs in requires:
+                if k in obj:
+                    for n in needs:
+                        if n not in obj:
+                            errs.append((prefix + k, f"{k} requires {n} to be present"))
+
+        rules.append(r_requires)
+    if td.required_if_true:
+        required_if_true = tuple(td.required_if_true.items())
+
+        def r_required_if_true(obj: dict[str, Any], prefix: str, errs: Errors) -> None:
+            for k, needs in required_if_true:
+                if obj.get(k) is True:
+                    for n in needs:
+                        if n not in obj:
+                            errs.append((prefix + n, f"missing: required when {k} is true"))
+
+        rules.append(r_required_if_true)
+    for flag, bad_map in ((True, td.forbidden_if_true), (False, td.forbidden_if_false)):
+        if bad_map:
+            rules.append(_forbidden_if(flag, tuple(bad_map.items())))
+    if td.any_property:
+        own = td.own
+
+        def r_any_property(obj: dict[str, Any], prefix: str, errs: Errors) -> None:
+            if not any(p in obj for p in own) and not obj.get("extensions"):
+                errs.append((where(prefix), f"{article} needs at least one of its own properties"))
+
+        rules.append(r_any_property)
+    orderings = tuple((a, b, False) for a, b in td.not_before) + tuple((a, b, True) for a, b in td.after)
+    if orderings:
+
+        def r_orderings(obj: dict[str, Any], prefix: str, errs: Errors) -> None:
+            for later, earlier, strict in orderings:
+                a, b = obj.get(later), obj.get(earlier)
+                if type(a) is str and type(b) is str and _ts_valid(a) and _ts_valid(b):
+                    ka, kb = ts_key(a), ts_key(b)
+                    if ka < kb or (strict and ka == kb):
+                        rel = "later than" if strict else "the same as or later than"
+                        errs.append((prefix + later, f"must be {rel} {earlier} ({b}), got {a}"))
+
+        rules.append(r_orderings)
+    return tuple(rules)
+
+
+def _forbidden_if(flag: bool, bad_map: tuple[tuple[str, tuple[str, ...]], ...]) -> Rule:
+    word = "true" if flag else "false"
+
+    def rule(obj: dict[str, Any], prefix: str, errs: Errors) -> None:
+        for k, bad in bad_map:
+            if obj.get(k) is flag:
+                for n in bad:
+                    if n in obj:
+                        errs.append((prefix + n, f"not allowed when {k} is {word}"))
+
+    return rule
+
+
+def _where(prefix: str) -> str:
+    return prefix.rstrip(".") or "(object)"
 
 
 def _article(td: TypeDef) -> str:
@@ -577,21 +715,11 @@ def _article(td: TypeDef) -> str:
     return td.name
 
 
-_ORDER_CACHE: dict[int, tuple[tuple[str, str, bool], ...]] = {}
-
-
-def _orderings(td: TypeDef) -> tuple[tuple[str, str, bool], ...]:
-    o = _ORDER_CACHE.get(id(td))
-    if o is None:
-        o = tuple((a, b, False) for a, b in td.not_before) + tuple((a, b, True) for a, b in td.after)
-        _ORDER_CACHE[id(td)] = o
-    return o
-
-
 def _check_created_modified(obj: dict[str, Any], errs: Errors) -> None:
     c, m = obj.get("created"), obj.get("modified")
-    if type(c) is str and type(m) is str and _TS_RE.fullmatch(c) and _TS_RE.fullmatch(m):
-        if ts_key(m) < ts_key(c):
+    if type(c) is str and type(m) is str and c != m and _ts_valid(c) and _ts_valid(m):
+        # valid timestamps of equal length have their fields at the same offsets
+        if (m < c) if len(m) == len(c) else (ts_key(m) < ts_key(c)):
             errs.append(("modified", f"must be the same as or later than created ({c}), got {m}"))
 
 
@@ -681,12 +809,12 @@ def _indicator(v: Validator, obj: dict[str, Any], errs: Errors) -> None:
     types = v.model.types
     for c in parsed.comparisons():
         t = c.object_type
-        if len(t) < 3 or len(t) > 250 or _TYPE_RE.fullmatch(t) is None:
+        td = types.get(t)  # predefined type names are valid
+        if td is None and (len(t) < 3 or len(t) > 250 or _TYPE_RE.fullmatch(t) is None):
             errs.append(("pattern", f"{t!r} is not a valid object type name (3-250 characters of a-z, 0-9, "
                                     "single hyphens)"))
             continue
         first = c.path[0]
-        td = types.get(t)
         if type(first) is str and (td is None or first not in td.properties) and _PROP_RE.fullmatch(first) is None:
             errs.append(("pattern", f"{t}:{first} is not a valid property name (3-250 characters of a-z, 0-9, _)"))
 
@@ -729,7 +857,7 @@ _ID_CONTRIBUTING = {
 
 def _uuid4_when_no_contributing(v: Validator, obj: dict[str, Any], errs: Errors) -> None:
     oid = obj.get("id")
-    if type(oid) is not str or _ID_RE.fullmatch(oid) is None:
+    if type(oid) is not str or _id_type(oid) is None:
         return
     t = obj["type"]
     if any(k in obj for k in _ID_CONTRIBUTING[t]):
@@ -748,9 +876,10 @@ def _extension_definition(v: Validator, obj: dict[str, Any], errs: Errors) -> No
 def _relationship(v: Validator, obj: dict[str, Any], errs: Errors) -> None:
     for k in ("source_ref", "target_ref"):
         ref = obj.get(k)
-        if type(ref) is str and ref.split("--", 1)[0] in v.model.types and \
-                v.model.types[ref.split("--", 1)[0]].group == "meta":
-            errs.append((k, f"relationships cannot point at a {ref.split('--', 1)[0]}"))
+        if type(ref) is str:
+            t = ref.split("--", 1)[0]
+            if t in v.meta_types:
+                errs.append((k, f"relationships cannot point at a {t}"))
 
 
 def _marking(v: Validator, obj: dict[str, Any], errs: Errors) -> None:
@@ -861,14 +990,16 @@ def check(obj: Any, position: int | None = None) -> list[InvalidInput]:
     if type(obj) is not dict:
         return [InvalidInput(f"{where}: expected a JSON object (a STIX object), got {_tn(obj)}", position=position)]
     errs: Errors = []
-    oid = obj.get("id")
-    object_id = oid if type(oid) is str and len(oid) <= 300 and oid.isascii() else None
     if not _limits_ok(obj, 1):
         _limits(obj, "", 1, errs)
         # oversized or undecodable input: report that alone rather than checking
         # the structure of data that will be rejected anyway
-        return _to_errors(errs, where, position, object_id)
-    validator().check_object(obj, errs)
+    else:
+        (_VALIDATOR or validator()).check_object(obj, errs)
+        if not errs:
+            return []
+    oid = obj.get("id")
+    object_id = oid if type(oid) is str and len(oid) <= 300 and oid.isascii() else None
     return _to_errors(errs, where, position, object_id)
 
 
