@@ -107,6 +107,10 @@ class Pattern:
                 stack.extend(reversed(node.operands))
 
     def comparisons(self) -> Iterator[Comparison]:
+        root = self.root
+        if type(root) is Observation and type(root.expr) is Comparison:
+            yield root.expr  # the commonest shape, without the walk
+            return
         for obs in self.observations():
             stack: list[Any] = [obs.expr]
             while stack:
@@ -678,8 +682,10 @@ def _fast_parse(text: str) -> Pattern | None:
             if after == "]":
                 break
             cmp_ops.append(after[1:-1])
-        obs = Observation(_nest(ComparisonExpr, comparisons, cmp_ops, _CMP_LEVELS))
+        obs = Observation(_nest(ComparisonExpr, comparisons, cmp_ops, _CMP_LEVELS), [])
         observations.append(obs)
+        if pos == end:
+            break
         while (q := _F_QUAL.match(text, pos)) is not None:
             within, repeats = q.groups()
             qual = Qualifier("WITHIN", (int(within),)) if within else Qualifier("REPEATS", (int(repeats),))

@@ -116,6 +116,7 @@ def _timestamp(v: Any, ms: bool) -> str | None:
     day = int(m.group(3))
     if day > 28 and day > monthrange(int(m.group(1)), int(m.group(2)))[1]:
         return f"{_short(v)} is not a calendar date"
+    _remember_ts(v)
     if ms and (m.group(4) is None or len(m.group(4)) < 4):
         return f"expected a timestamp with at least millisecond precision (e.g. ...:00.000Z), got {_short(v)}"
     return None
@@ -158,7 +159,7 @@ def _p_timestamp_ms(v: Any) -> str | None:
 
 
 def _remember_ts(v: str) -> None:
-    """Cache ``v``, a syntactically valid timestamp whose day is at most 28."""
+    """Cache ``v``, a valid timestamp (syntax and calendar date)."""
     if len(_TS_OK) >= _CACHE_MAX:
         _TS_OK.clear()
     _TS_OK[v] = v[19] == "." and len(v) >= 24
@@ -186,12 +187,21 @@ def _p_identifier(v: Any) -> str | None:
     return None
 
 
-def _regex_pred(rx: re.Pattern[str], what: str) -> Pred:
+def _regex_pred(rx: re.Pattern[str], what: str, memo: bool = False) -> Pred:
+    """``memo``: remember valid values, for kinds with few distinct values (type names)."""
+    seen: set[str] = set()
+
     def pred(v: Any) -> str | None:
         if type(v) is not str:
             return f"expected {what}, got {_tn(v)}"
+        if v in seen:
+            return None
         if rx.fullmatch(v) is None:
             return f"expected {what}, got {_short(v)}"
+        if memo:
+            if len(seen) >= 4096:
+                seen.clear()
+            seen.add(v)
         return None
 
     return pred
@@ -248,9 +258,9 @@ _SIMPLE: dict[str, Pred] = {
     "url": _regex_pred(_URL_RE, "an absolute URL (RFC 3986, scheme:...)"),
     "lang": _regex_pred(_LANG_RE, "an RFC 5646 language tag like 'en' or 'de-AT'"),
     "identifier": _p_identifier,
-    "type-name": _regex_pred(_TYPE_RE, "a type name of a-z, 0-9 and single hyphens"),
+    "type-name": _regex_pred(_TYPE_RE, "a type name of a-z, 0-9 and single hyphens", memo=True),
     "property-name": _regex_pred(_PROP_RE, "a property name of 3-250 characters a-z, 0-9, _"),
-    "relationship-type": _regex_pred(_RELTYPE_RE, "a relationship type of a-z, 0-9 and hyphens"),
+    "relationship-type": _regex_pred(_RELTYPE_RE, "a relationship type of a-z, 0-9 and hyphens", memo=True),
     "selector": _regex_pred(_SELECTOR_RE, "a selector like 'description' or 'external_references.[0].url'"),
     "ipv4": _regex_pred(_IPV4_RE, "an IPv4 address (optionally /prefix)"),
     "ipv6": _p_ipv6,
@@ -389,7 +399,11 @@ class Validator:
             if len(v) < min_items:
                 errs.append((path, "expected a non-empty list (the specification forbids empty lists here)"))
                 return
-            if item_pred is not None:
+            if item_pred is _p_string:
+                for i, item in enumerate(v):
+                    if type(item) is not str:
+                        errs.append((f"{path}[{i}]", _p_string(item) or ""))
+            elif item_pred is not None:
                 for i, item in enumerate(v):
                     m = item_pred(item)
                     if m is not None:
@@ -986,8 +1000,8 @@ def validator() -> Validator:
 
 def check(obj: Any, position: int | None = None) -> list[InvalidInput]:
     """Validate one STIX 2.1 object; return its errors (empty list = valid)."""
-    where = "object" if position is None else f"object {position}"
     if type(obj) is not dict:
+        where = "object" if position is None else f"object {position}"
         return [InvalidInput(f"{where}: expected a JSON object (a STIX object), got {_tn(obj)}", position=position)]
     errs: Errors = []
     if not _limits_ok(obj, 1):
@@ -1000,7 +1014,7 @@ def check(obj: Any, position: int | None = None) -> list[InvalidInput]:
             return []
     oid = obj.get("id")
     object_id = oid if type(oid) is str and len(oid) <= 300 and oid.isascii() else None
-    return _to_errors(errs, where, position, object_id)
+    return _to_errors(errs, "object" if position is None else f"object {position}", position, object_id)
 
 
 def _to_errors(errs: Errors, where: str, position: int | None, object_id: str | None) -> list[InvalidInput]:
