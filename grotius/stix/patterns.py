@@ -682,7 +682,7 @@ def _fast_parse(text: str) -> Pattern | None:
             if after == "]":
                 break
             cmp_ops.append(after[1:-1])
-        obs = Observation(_nest(ComparisonExpr, comparisons, cmp_ops, _CMP_LEVELS), [])
+        obs = Observation(_nest(ComparisonExpr, comparisons, cmp_ops, _CMP_LEVELS) if cmp_ops else comparisons[0], [])
         observations.append(obs)
         if pos == end:
             break
@@ -700,7 +700,7 @@ def _fast_parse(text: str) -> Pattern | None:
             return None
         obs_ops.append(j.group(1))
         pos = j.end()
-    return Pattern(text, _nest(ObservationExpr, observations, obs_ops, _OBS_LEVELS))
+    return Pattern(text, _nest(ObservationExpr, observations, obs_ops, _OBS_LEVELS) if obs_ops else observations[0])
 
 
 _RECENT: dict[str, Pattern] = {}

@@ -288,7 +288,7 @@ class Validator:
         self.sco_types = frozenset(k for k, t in model.types.items() if t.group == "sco")
         self.sro_types = frozenset(k for k, t in model.types.items() if t.group == "sro")
         self.meta_types = frozenset(k for k, t in model.types.items() if t.group == "meta")
-        self._known: dict[str, _Table] = {name: self.fields(td) for name, td in model.types.items()}
+        self._tables: dict[str, _Table] = {name: self.fields(td) for name, td in model.types.items()}
 
     # -- property types -> checkers
 
@@ -567,7 +567,7 @@ class Validator:
         if type(t) is not str:
             errs.append(("type", "missing required property" if t is None else f"expected a string, got {_tn(t)}"))
             return
-        table = self._known.get(t)
+        table = self._tables.get(t)
         if table is None:
             # a custom type (predefined names are valid and never reserved)
             if len(t) < 3 or len(t) > 250 or _TYPE_RE.fullmatch(t) is None:
@@ -1053,12 +1053,12 @@ def _collect_refs(d: dict[str, Any], prefix: str, out: list[tuple[str, str]], de
         t = type(v)
         if type(k) is str and k.endswith(_REF_SUFFIXES):
             if t is str:
-                if _ID_RE.fullmatch(v):
+                if _id_type(v) is not None:
                     out.append((prefix + k, v))
                 continue
             if t is list:
                 for i, item in enumerate(v):
-                    if type(item) is str and _ID_RE.fullmatch(item):
+                    if type(item) is str and _id_type(item) is not None:
                         out.append((f"{prefix}{k}[{i}]", item))
                 continue
         if t is dict:
