@@ -14,6 +14,15 @@ the lists are compiled once into:
   matched on label boundaries like a hostname list; the small ones are scanned.
 - regex lists: compiled Python regexes.
 
+The compiled form is cached on disk (``misp(cache_dir)``). Its two big tables (hostnames
+and strings, 2.3 million keys) are not pickled: creating a Python string and a dict slot
+per key costs seconds per process (2 s CPU here), which every ingesting process would pay.
+They are stored as flat hash tables (``_Table``: bucket starts, packed entries, key bytes)
+that a process maps read-only, so opening the cache costs tens of milliseconds and the
+pages are shared between processes. A probe of such a table runs a few Python bytecodes
+more than a dict probe; the parent domains every hostname lookup walks recur ("com",
+popular sites), so their answers are kept in a small memo.
+
 A list applies to a value kind only when its ``matching_attributes`` name a MISP type of
 that kind (the same gate MISP itself applies), so the "known e-mail providers" list
 does not flag an address at a large provider as noise.
@@ -25,15 +34,19 @@ import bisect
 import glob
 import ipaddress
 import json
+import mmap
 import os
 import pickle
 import re
+import sys
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grotius.correlate.kinds.net import parent_domains, url_host
 from grotius.correlate.types import registry
+from grotius.exc import ConfigError, GrotiusError
 
 #: MISP attribute types that each of our kinds stands for
 MISP_TYPES: dict[str, frozenset[str]] = {
@@ -62,8 +75,6 @@ def data_dir() -> Path:
 
     spec = importlib.util.find_spec("pymispwarninglists")
     if spec is None or spec.origin is None:
-        from grotius.exc import ConfigError
-
         raise ConfigError("pymispwarninglists is not installed: it ships the MISP warninglists data")
     return Path(spec.origin).parent / "data" / "misp-warninglists" / "lists"
 
@@ -126,6 +137,107 @@ class _Intervals:
         return acc
 
 
+#: a ``_Table`` entry is offset << 32 | length << _LEN_SHIFT | combination index
+_LEN_SHIFT = 12
+_COMBO_MASK = (1 << _LEN_SHIFT) - 1
+_LEN_MASK = (1 << (32 - _LEN_SHIFT)) - 1
+_crc32 = zlib.crc32
+_UNSEEN = object()
+_MEMO_SIZE = 1 << 15
+
+
+class _Table:
+    """A read-only ``str -> frozenset[int]`` map in flat buffers, so that a cached one opens
+    without creating a Python object per key.
+
+    A hash table in CSR form: the CRC-32 of a key's UTF-8 bytes picks a bucket; ``starts[b]
+    .. starts[b+1]`` are the bucket's entries; each entry packs where its key's bytes lie in
+    ``blob`` (offset, length) and which combination of lists it maps to. A probe compares
+    the key bytes, so lookups are exact whatever the hash does."""
+
+    __slots__ = ("_starts", "_ents", "_blob", "_combos", "_mask")
+
+    def __init__(self, starts: memoryview, ents: memoryview, blob: "mmap.mmap | bytes",
+                 combos: list[frozenset[int]], mask: int) -> None:
+        self._starts = starts
+        self._ents = ents
+        self._blob = blob
+        self._combos = combos
+        self._mask = mask
+
+    @staticmethod
+    def layout(table: dict[str, frozenset[int]], base: int) -> tuple[list[frozenset[int]], int, bytes, bytes, bytes]:
+        """(combos, mask, starts, entries, key bytes) of ``table``, the key bytes to lie at
+        offset ``base`` of the buffer they are read from. ValueError when the table does not
+        fit the format."""
+        import numpy as np  # only to build (seconds in pure Python for 2.3 million keys)
+
+        n = len(table)
+        mask = (1 << max(4, (n - 1).bit_length())) - 1  # load factor 0.5 .. 1
+        keys = [k.encode("utf-8", "surrogatepass") for k in table]
+        ids: dict[frozenset[int], int] = {}
+        combo = np.fromiter((ids.setdefault(v, len(ids)) for v in table.values()), dtype=np.uint64, count=n)
+        if len(ids) > _COMBO_MASK:
+            raise ValueError(f"{len(ids)} combinations of lists do not fit the cache format")
+        bucket = np.fromiter(map(_crc32, keys), dtype=np.uint64, count=n) & np.uint64(mask)
+        order = np.argsort(bucket, kind="stable")
+        lens = np.fromiter(map(len, keys), dtype=np.uint64, count=n)[order]
+        if n and (int(lens.max()) > _LEN_MASK or base + int(lens.sum()) >= 1 << 32):
+            raise ValueError("warninglist keys do not fit the cache format")
+        offs = np.uint64(base) + np.cumsum(lens) - lens
+        ents = offs << np.uint64(32) | lens << np.uint64(_LEN_SHIFT) | combo[order]
+        starts = np.zeros(mask + 2, dtype=np.uint32)
+        np.cumsum(np.bincount(bucket.astype(np.int64), minlength=mask + 1), out=starts[1:])
+        blob = b"".join([keys[i] for i in order.tolist()])
+        return list(ids), mask, starts.tobytes(), ents.tobytes(), blob
+
+    @classmethod
+    def build(cls, table: dict[str, frozenset[int]]) -> "_Table":
+        """The table in memory (the cache maps the same buffers from its file)."""
+        combos, mask, starts, ents, blob = cls.layout(table, 0)
+        return cls(memoryview(starts).cast("I"), memoryview(ents).cast("Q"), blob, combos, mask)
+
+    def get(self, key: str, default: frozenset[int] | tuple[()] | None = None) -> frozenset[int] | tuple[()] | None:
+        # called a few times per value looked up: kept to the fewest bytecodes
+        try:
+            kb = key.encode()
+        except UnicodeEncodeError:  # a lone surrogate: stored that way too
+            kb = key.encode("utf-8", "surrogatepass")
+        starts = self._starts
+        h = _crc32(kb) & self._mask
+        i = starts[h]
+        j = starts[h + 1]
+        if i == j:
+            return default
+        ents = self._ents
+        n = len(kb)
+        while i < j:
+            e = ents[i]
+            if (e >> _LEN_SHIFT) & _LEN_MASK == n:
+                off = e >> 32
+                if self._blob[off:off + n] == kb:
+                    return self._combos[e & _COMBO_MASK]
+            i += 1
+        return default
+
+    def __len__(self) -> int:
+        return len(self._ents)
+
+    def __reduce__(self) -> tuple:
+        # a mapped file cannot be pickled; its contents can (slowly: see save)
+        return (_Table.build, (dict(self.items()),))
+
+    def items(self) -> Iterable[tuple[str, frozenset[int]]]:
+        for e in self._ents:
+            off = e >> 32
+            kb = self._blob[off:off + ((e >> _LEN_SHIFT) & _LEN_MASK)]
+            yield kb.decode("utf-8", "surrogatepass"), self._combos[e & _COMBO_MASK]
+
+
+#: the tables that hold millions of keys; cached as ``_Table`` rather than pickled
+_BIG_TABLES = ("_host", "_string")
+
+
 class Warninglists:
     """Compiled lists; ``lookup(kind, clean_value)`` -> names of the lists it is on."""
 
@@ -134,12 +246,14 @@ class Warninglists:
         self.info: list[ListInfo] = []
         self._v4: list[tuple[int, int, int]] = []
         self._v6: list[tuple[int, int, int]] = []
-        self._host: dict[str, frozenset[int]] = {}
-        self._string: dict[str, frozenset[int]] = {}
+        # dicts while compiling; ``_Table`` when opened from the cache (same ``get``)
+        self._host: dict[str, frozenset[int]] | _Table = {}
+        self._string: dict[str, frozenset[int]] | _Table = {}
         self._sub_domainlike: dict[str, frozenset[int]] = {}
         # one shared frozenset per distinct combination of lists: most of the 2.5 million
         # keys carry one of a few hundred combinations, which keeps memory and pickle small
         self._interned: dict[frozenset[int], frozenset[int]] = {}
+        self._parent_memo: dict[str, frozenset[int] | None] = {}
         self._sub_scan: list[tuple[int, tuple[str, ...]]] = []
         self._regex: list[tuple[int, re.Pattern[str]]] = []
         for wl in lists:
@@ -158,6 +272,8 @@ class Warninglists:
             rxs = [r for r in self._regex if r[0] in ids]
             if subs or rxs:
                 self._scans[kind] = (subs, rxs)
+        # only kinds that some string list applies to probe the (large) string table
+        self._string_kinds = frozenset(kind for kind, ids in self._applies.items() if any(self.info[i].type == "string" for i in ids))
 
     # -- building --------------------------------------------------------------------
     def _add(self, wl: dict) -> None:
@@ -264,9 +380,10 @@ class Warninglists:
             domain = value.rsplit("@", 1)[1]
             for d in (domain, *parent_domains(domain)):
                 hits.update(self._sub_domainlike.get(d, ()))
-        s = self._string.get(value)
-        if s:
-            hits.update(s)
+        if kind in self._string_kinds:
+            s = self._string.get(value)
+            if s:
+                hits.update(s)
         scans = self._scans.get(kind)
         if scans:
             for lid, rx in scans[0]:
@@ -278,6 +395,8 @@ class Warninglists:
         return hits & self._applies.get(kind, frozenset()) if hits else hits
 
     def lookup_ids_exact(self, kind: str, value: str) -> set[int]:
+        if kind not in self._string_kinds:
+            return set()
         hits = set(self._string.get(value, ()))
         return hits & self._applies.get(kind, frozenset()) if hits else hits
 
@@ -285,8 +404,15 @@ class Warninglists:
         h = self._host.get(domain)
         if h:
             hits.update(h)
+        # parents recur across values ("com", popular sites) and a probe of the cached
+        # table costs several dict probes, so their answers are kept (bounded)
+        memo = self._parent_memo
         for parent in parent_domains(domain):
-            h = self._host.get(parent)
+            h = memo.get(parent, _UNSEEN)
+            if h is _UNSEEN:
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                h = memo[parent] = self._host.get(parent)
             if h:
                 hits.update(h)
 
@@ -313,7 +439,91 @@ def _cache_key() -> str:
     files = sorted(glob.glob(str(data_dir() / "*" / "list.json")))
     stamp = max((os.stat(f).st_mtime_ns for f in files), default=0)
     ver = version("pymispwarninglists")
-    return f"{ver}-{len(files)}-{stamp}-v3"
+    # v4: flat-table file (``save``); the v3 pickles under the old name are never read
+    return f"{ver}-{len(files)}-{stamp}-v4"
+
+
+# buffers are in this machine's byte order: a cache from another one reads as broken
+_MAGIC = f"grotius warninglists v4 {sys.byteorder}\n".encode()
+_ALIGN = 8
+
+
+class BrokenCache(GrotiusError):
+    """A cache file that is not a complete compiled-lists file (``misp`` rebuilds it)."""
+
+    code = "broken_cache"
+
+
+def _aligned(pos: int) -> int:
+    return -(-pos // _ALIGN) * _ALIGN
+
+
+def save(wl: Warninglists, path: Path) -> None:
+    """Write ``wl`` as a cache file: magic, where the header lies, the big tables' buffers,
+    then the header (everything else, pickled, plus where the buffers lie). Written to a
+    temporary file and renamed into place, so a reader never sees half a file (parallel
+    test workers compile at once). ValueError when the lists outgrow the format."""
+    pos = _aligned(len(_MAGIC) + 16)
+    chunks: list[tuple[int, bytes]] = []
+    specs: dict[str, tuple[list[frozenset[int]], int, int, int, int, int]] = {}
+    for name in _BIG_TABLES:
+        table = getattr(wl, name)
+        if not isinstance(table, dict):
+            table = dict(table.items())
+        # the key bytes come first, so their offsets are known while packing the entries
+        combos, mask, starts, ents, blob = _Table.layout(table, pos)
+        starts_at = _aligned(pos + len(blob))
+        ents_at = _aligned(starts_at + len(starts))
+        chunks += [(pos, blob), (starts_at, starts), (ents_at, ents)]
+        specs[name] = (combos, mask, starts_at, len(starts) // 4, ents_at, len(ents) // 8)
+        pos = _aligned(ents_at + len(ents))
+    state = {k: v for k, v in wl.__dict__.items() if k not in _BIG_TABLES and k != "_parent_memo"}
+    header = pickle.dumps({"state": state, "tables": specs}, protocol=pickle.HIGHEST_PROTOCOL)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(_MAGIC + pos.to_bytes(8, "little") + len(header).to_bytes(8, "little"))
+            for at, data in chunks:
+                f.write(bytes(at - f.tell()))
+                f.write(data)
+            f.write(bytes(pos - f.tell()))
+            f.write(header)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def open_cache(path: Path) -> Warninglists:
+    """The lists saved at ``path``, their big tables mapped read-only (a key's bytes are
+    read when it is looked up). BrokenCache when the file is not a complete cache file."""
+    try:
+        with open(path, "rb") as f:
+            m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError) as e:  # ValueError: an empty file cannot be mapped
+        raise BrokenCache(str(e), path=str(path)) from e
+    n = len(_MAGIC)
+    if m[:n] != _MAGIC:
+        raise BrokenCache("not a warninglists cache file", path=str(path))
+    header_at = int.from_bytes(m[n:n + 8], "little")
+    if header_at + int.from_bytes(m[n + 8:n + 16], "little") != len(m):
+        raise BrokenCache("truncated or resized", path=str(path))
+    try:
+        header = pickle.loads(m[header_at:])
+        wl = Warninglists.__new__(Warninglists)
+        wl.__dict__.update(header["state"])
+        wl._parent_memo = {}
+        view = memoryview(m)
+        for name, (combos, mask, starts_at, nstarts, ents_at, nents) in header["tables"].items():
+            starts = view[starts_at:starts_at + 4 * nstarts].cast("I")
+            ents = view[ents_at:ents_at + 8 * nents].cast("Q")
+            if len(starts) != nstarts or len(ents) != nents:
+                raise ValueError("a table lies past the end of the file")
+            setattr(wl, name, _Table(starts, ents, m, combos, mask))
+    except Exception as e:  # unpickling garbage can raise nearly anything
+        raise BrokenCache(f"unreadable: {e}", path=str(path)) from e
+    return wl
 
 
 _compiled: Warninglists | None = None
@@ -321,24 +531,27 @@ _compiled: Warninglists | None = None
 
 def misp(cache_dir: Path | None = None) -> Warninglists:
     """The compiled MISP lists, built once per process (and cached on disk when a cache
-    directory is given: compiling 2.5 million entries takes seconds, loading milliseconds)."""
+    directory is given: compiling 2.5 million entries takes seconds, opening the cache
+    milliseconds)."""
     global _compiled
     if _compiled is not None:
         return _compiled
     key = _cache_key()
-    path = cache_dir / f"warninglists-{key}.pickle" if cache_dir else None
+    path = cache_dir / f"warninglists-{key}.bin" if cache_dir else None
     if path and path.exists():
         try:
-            with open(path, "rb") as f:
-                _compiled = pickle.load(f)
-            return _compiled  # type: ignore[return-value]
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            _compiled = open_cache(path)
+            return _compiled
+        except BrokenCache:
             pass  # a broken cache is rebuilt
-    _compiled = Warninglists(load_misp_lists(), source=f"pymispwarninglists {key}")
+    compiled = Warninglists(load_misp_lists(), source=f"pymispwarninglists {key}")
     if path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # parallel test workers compile at once
-        with open(tmp, "wb") as f:
-            pickle.dump(_compiled, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        try:
+            save(compiled, path)
+            # the opened form, not the dicts: the same tables every later process uses,
+            # and hundreds of MB less in this one
+            compiled = open_cache(path)
+        except (OSError, ValueError, BrokenCache):
+            pass  # an unwritable cache directory costs the compile, nothing else
+    _compiled = compiled
     return _compiled
