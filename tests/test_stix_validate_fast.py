@@ -159,3 +159,40 @@ def test_limits_fast_pass_agrees_with_the_exact_walk() -> None:
         exact: validate.Errors = []
         validate._limits(obj, "", 1, exact)
         assert validate._limits_ok(obj, 1) == (not exact), obj
+
+
+def _ids(seed: int) -> Iterator[str]:
+    r = random.Random(seed)
+    ids = [o["id"] for o in synthetic.objects(300, seed=seed)] + [
+        "a--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "ab--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        "a-b--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "a--b--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        "x-a---8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "x--8E2E2D2B-17D4-4CBF-B38F-98EE46B3CD3F",
+        "file--8e2e2d2b-17d4-6cbf-938f-98ee46b3cd3f", "file--8e2e2d2b-17d4-4cbf-c38f-98ee46b3cd3f",
+        "file--8e2e2d2b 17d4-4cbf-938f-98ee46b3cd3f", "file--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3 ",
+        "file--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd\u0663f", "file--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd_f",
+    ]  # fmt: skip
+    alphabet = list("abcdefABCDEF0123456789-- _\u0663xyzé")
+    yield from ids
+    for _ in range(20000):
+        chars = list(r.choice(ids))
+        for _ in range(r.choice([1, 1, 2])):
+            i = r.randrange(len(chars))
+            x = r.random()
+            if x < 0.3:
+                del chars[i]
+            elif x < 0.6:
+                chars.insert(i, r.choice(alphabet))
+            else:
+                chars[i] = r.choice(alphabet)
+        yield "".join(chars)
+
+
+def test_identifier_check_agrees_with_the_regex() -> None:
+    accepted = 0
+    for text in _ids(4):
+        validate._ID_OK.clear()
+        m = validate._ID_RE.fullmatch(text)
+        assert validate._id_type(text) == (m.group(1) if m else None), text
+        accepted += m is not None
+    assert accepted > 1000
+

@@ -16,6 +16,7 @@ AST (stable interface, other areas extract values from it):
 from __future__ import annotations
 
 import base64
+import operator
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -160,6 +161,7 @@ _KEYWORDS = frozenset(
 _STRING_OPS = frozenset(("LIKE", "MATCHES", "ISSUBSET", "ISSUPERSET"))
 _ORDER_OPS = frozenset((">", "<", ">=", "<="))
 _UNESCAPE_RE = re.compile(r"\\(['\\])")
+_GROUP_1 = operator.itemgetter(1)
 
 # Kinds used by the parser: "ID" (identifier without hyphen), "IDH" (with hyphen),
 # "KW" (keyword, text is the keyword), "BOOL", "INT", "FLOAT", "STR", "TS", "HEX", "BIN",
@@ -578,7 +580,7 @@ def _hash_problem(last: str | int, value: Any) -> str | None:
 def _unquote(text: str) -> str:
     body = text[1:-1]
     if "\\" in body:
-        return _UNESCAPE_RE.sub(r"\1", body)
+        return _UNESCAPE_RE.sub(_GROUP_1, body)  # a callable: a template is expanded in Python per match
     return body
 
 
@@ -628,16 +630,16 @@ def _nest(cls: Any, items: list[Any], ops: list[str], levels: tuple[str, ...]) -
     binding operator first in ``levels``."""
     if not ops:
         return items[0]
-    op = levels[0]
-    if op not in ops:
-        return _nest(cls, items, ops, levels[1:])
+    while levels[0] not in ops:
+        levels = levels[1:]
+    op, rest = levels[0], levels[1:]
     operands = []
     start = 0
     for i, o in enumerate(ops):
         if o == op:
-            operands.append(_nest(cls, items[start : i + 1], ops[start:i], levels[1:]))
+            operands.append(items[start] if i == start else _nest(cls, items[start : i + 1], ops[start:i], rest))
             start = i + 1
-    operands.append(_nest(cls, items[start:], ops[start:], levels[1:]))
+    operands.append(items[start] if start == len(ops) else _nest(cls, items[start:], ops[start:], rest))
     return cls(op, operands)
 
 

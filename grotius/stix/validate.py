@@ -169,13 +169,45 @@ def _id_type(v: str) -> str | None:
     """The type part of identifier ``v``, or None when ``_ID_RE`` does not match."""
     t = _ID_OK.get(v)
     if t is None:
-        m = _ID_RE.fullmatch(v)
-        if m is None:
+        t = _id_syntax(v)
+        if t is None:
             return None
-        t = m.group(1)
         if len(_ID_OK) >= _CACHE_MAX:
             _ID_OK.clear()
         _ID_OK[v] = t
+    return t
+
+
+_ID_TYPE_RE = re.compile(r"[a-z][a-z0-9-]+[a-z0-9]")
+#: type parts of identifiers already seen to match _ID_TYPE_RE (few distinct values)
+_ID_TYPES_OK: set[str] = set()
+
+
+def _id_syntax(v: str) -> str | None:
+    """``_ID_RE.fullmatch(v).group(1)`` or None, without the regex: its greedy type part
+    runs to the end of the string and backtracks over the whole UUID, several times the
+    cost of these slices. The UUID has a fixed length, so the split is unique."""
+    n = len(v)
+    if n < 41 or v[n - 38 : n - 36] != "--":
+        return None
+    u = v[n - 36 :]
+    if u[8] != "-" or u[13] != "-" or u[18] != "-" or u[23] != "-" or u[14] not in "12345" or u[19] not in "89abAB":
+        return None
+    h = u.replace("-", "")
+    if len(h) != 32:
+        return None
+    try:
+        if len(bytes.fromhex(h)) != 16:  # ASCII hex digits only (fromhex skips whitespace)
+            return None
+    except ValueError:
+        return None
+    t = v[: n - 38]
+    if t not in _ID_TYPES_OK:
+        if _ID_TYPE_RE.fullmatch(t) is None:
+            return None
+        if len(_ID_TYPES_OK) >= 4096:
+            _ID_TYPES_OK.clear()
+        _ID_TYPES_OK.add(t)
     return t
 
 
@@ -519,9 +551,10 @@ class Validator:
                 errs.append((prefix + k, f"property not allowed on {table.article}"))
             elif custom_props and (type(k) is not str or _PROP_RE.fullmatch(k) is None):
                 errs.append((prefix + str(k), "custom property names must be 3-250 characters of a-z, 0-9 and _"))
-        for k in table.required:
-            if k not in obj:
-                errs.append((prefix + k, f"missing required property of {table.article}"))
+        if not obj.keys() >= table.required_set:
+            for k in table.required:
+                if k not in obj:
+                    errs.append((prefix + k, f"missing required property of {table.article}"))
         for rule in table.rules:
             rule(obj, prefix, errs)
 
@@ -585,7 +618,9 @@ class Validator:
         oid = obj.get("id")
         if type(oid) is str and not oid.startswith(id_prefix) and _id_type(oid) is not None:
             errs.append(("id", f"the id prefix must be the object's type {t!r}, got {_short(oid)}"))
-        _check_created_modified(obj, errs)
+        created = obj.get("created")
+        if created is not None and created != obj.get("modified"):  # equal ones are in order
+            _check_created_modified(obj, errs)
         special = _SPECIAL.get(t)
         if special is not None:
             special(self, obj, errs)
@@ -603,19 +638,24 @@ class _Table:
     per simple property, a checker per nested one, and only the object-level rules the
     type has."""
 
-    __slots__ = ("preds", "checkers", "forbidden", "required", "rules", "article", "id_prefix")
+    __slots__ = ("preds", "checkers", "forbidden", "required", "required_set", "rules", "article", "id_prefix")
 
     def __init__(self, v: Validator, td: TypeDef) -> None:
         self.preds: dict[str, Pred] = {}
         self.checkers: dict[str, Checker] = {}
         for name, pt in td.properties.items():
             pred = None if pt.kind == "extensions" else v.pred(pt)
+            if name == "type" and td.group != "structure":
+                # only check_object runs object tables, after it has checked the type
+                # name (known, or the syntax of a custom one): all that is left is str
+                pred = _p_string
             if pred is not None:
                 self.preds[name] = pred
             else:
                 self.checkers[name] = v.checker(pt, td)
         self.forbidden = td.forbidden
         self.required = td.required
+        self.required_set = frozenset(td.required)
         self.article = _article(td)
         self.id_prefix = td.name + "--"
         self.rules: tuple[Rule, ...] = _rules(td, self.article)
@@ -914,37 +954,58 @@ _SPECIAL: dict[str, Callable[[Validator, dict[str, Any], Errors], None]] = {
 
 
 def _limits_ok(value: Any, depth: int) -> bool:
-    """Fast pass: True when no size, depth or encoding limit is hit (no paths built)."""
+    """Fast pass: True when no size, depth or encoding limit is hit (no paths built).
+    ``str.isascii`` reads a flag of the string, so ASCII text costs no scan."""
     t = type(value)
-    if t is str:
-        if len(value) > MAX_STRING:
-            return False
-        if value.isascii():
-            return True
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
     if t is dict:
         if depth >= MAX_DEPTH:
             return False
-        for k, v in value.items():
-            if type(k) is str and not k.isascii() and not _limits_ok(k, depth):
-                return False
+        try:
+            keys_ascii = "".join(value).isascii()  # all keys at once
+        except TypeError:  # a non-string key (Python callers)
+            keys_ascii = False
+        if not keys_ascii and not all(_str_ok(k) for k in value if type(k) is str):
+            return False
+        for v in value.values():
             tv = type(v)
-            if (tv is str and (len(v) > MAX_STRING or not v.isascii())) or tv is dict or tv is list:
-                if not _limits_ok(v, depth + 1):
+            if tv is str:
+                if (not v.isascii() or len(v) > MAX_STRING) and not _str_ok(v):
                     return False
+            elif tv is list and len(v) <= 8 and depth + 1 < MAX_DEPTH:
+                # short lists of short ASCII strings (references, labels) without a call
+                for x in v:
+                    if type(x) is not str or not x.isascii() or len(x) > MAX_STRING:
+                        if not _limits_ok(v, depth + 1):
+                            return False
+                        break
+            elif (tv is dict or tv is list) and not _limits_ok(v, depth + 1):
+                return False
         return True
     if t is list:
         if depth >= MAX_DEPTH or len(value) > MAX_LIST:
             return False
         for v in value:
             tv = type(v)
-            if (tv is str and (len(v) > MAX_STRING or not v.isascii())) or tv is dict or tv is list:
-                if not _limits_ok(v, depth + 1):
+            if tv is str:
+                if (not v.isascii() or len(v) > MAX_STRING) and not _str_ok(v):
                     return False
+            elif (tv is dict or tv is list) and not _limits_ok(v, depth + 1):
+                return False
+        return True
+    if t is str:
+        return _str_ok(value)
+    return True
+
+
+def _str_ok(v: str) -> bool:
+    if len(v) > MAX_STRING:
+        return False
+    if v.isascii():
+        return True
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
     return True
 
 
