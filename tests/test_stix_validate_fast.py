@@ -34,7 +34,8 @@ _JUNK: list[Any] = [
 _PATTERN_CHARS = list("[]()'\\:.,=<>!*+-/ \tabcAND0129tTZhb_\"") + ["\u00a0", "/*c*/", "é", " AND ", " OR ", "NOT "]
 
 
-def _mutate_text(r: random.Random, s: str) -> str:
+def _mutate_text(r: random.Random, s: str, alphabet: list[str] = _PATTERN_CHARS) -> str:
+    """``s`` with one to three characters deleted, inserted or replaced."""
     chars = list(s)
     for _ in range(r.choice([1, 1, 2, 3])):
         i = r.randrange(len(chars) + 1)
@@ -42,9 +43,9 @@ def _mutate_text(r: random.Random, s: str) -> str:
         if x < 0.35 and chars:
             del chars[min(i, len(chars) - 1)]
         elif x < 0.7:
-            chars.insert(i, r.choice(_PATTERN_CHARS))
+            chars.insert(i, r.choice(alphabet))
         elif chars:
-            chars[min(i, len(chars) - 1)] = r.choice(_PATTERN_CHARS)
+            chars[min(i, len(chars) - 1)] = r.choice(alphabet)
     return "".join(chars)
 
 
@@ -174,17 +175,7 @@ def _ids(seed: int) -> Iterator[str]:
     alphabet = list("abcdefABCDEF0123456789-- _\u0663xyzé")
     yield from ids
     for _ in range(20000):
-        chars = list(r.choice(ids))
-        for _ in range(r.choice([1, 1, 2])):
-            i = r.randrange(len(chars))
-            x = r.random()
-            if x < 0.3:
-                del chars[i]
-            elif x < 0.6:
-                chars.insert(i, r.choice(alphabet))
-            else:
-                chars[i] = r.choice(alphabet)
-        yield "".join(chars)
+        yield _mutate_text(r, r.choice(ids), alphabet)
 
 
 def test_identifier_check_agrees_with_the_regex() -> None:
@@ -196,3 +187,20 @@ def test_identifier_check_agrees_with_the_regex() -> None:
         accepted += m is not None
     assert accepted > 1000
 
+
+
+def test_ipv6_fast_accept_agrees_with_ipaddress() -> None:
+    r = random.Random(6)
+    addrs = [o["value"] for o in synthetic.objects(3000, seed=6) if o["type"] == "ipv6-addr"] + [
+        "::", "::1", "1::", "1:2:3:4:5:6:7:8", "1::2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::ffff:1.2.3.4",
+        "::ffff:01.2.3.4", "::ffff:256.2.3.4", "1:2:3:4:5:6:1.2.3.4", "fe80::1%eth0", "12345::1", "1:::2",
+        "::1 ", " ::1", "::\u0661", "1:2:3:4:5:6:7:8:9", "g::1", "::1\x00",
+    ]  # fmt: skip
+    alphabet = list("0123456789abcdefABCDEFg:::.% \u0661")
+    texts = addrs + [_mutate_text(r, r.choice(addrs), alphabet) for _ in range(20000)]
+    accepted = 0
+    for text in texts:
+        expected = validate._ipv6_ok_slow(text)
+        assert validate._ipv6_ok(text) == expected, text
+        accepted += expected
+    assert accepted > 2000
