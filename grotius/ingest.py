@@ -39,6 +39,11 @@ Prepare = Callable[["Node", list[dict[str, Any]], "str | None"], list["dict[str,
 PREPARE: list[Prepare] = []
 
 BATCH = 2000
+#: a large input commits once per this many objects rather than per batch: a commit writes
+#: every page the batch touched, and random keys (ids, correlation values) touch most
+#: pages of their indexes, so per-batch commits rewrote the same pages again and again
+#: (measured: 215 -> 189 µs of main-process CPU per object at 50,000 objects)
+COMMIT_EVERY = 20_000
 MAX_INPUT_BYTES = 2 * 1024**3
 
 # References whose target must exist (in the same input or the store) unless the caller
@@ -49,7 +54,7 @@ _STRICT_REFS = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     """One object of an input, or the reason it could not be read."""
 
@@ -250,32 +255,47 @@ def ingest(
     paused_gc = len(items) >= checkpool.PARALLEL_MIN and gc.isenabled()
     if paused_gc:
         gc.disable()
+    per_commit = max(1, COMMIT_EVERY // BATCH) if len(items) >= checkpool.PARALLEL_MIN else 1
+    checks_of = checkpool.checked(readable, workers)
     try:
-        for batch, results in zip(batches, checkpool.checked(readable, workers)):
-            good: list[Item] = []
-            checks = iter(results)
-            for it in batch:
-                if it.error is not None:
-                    _reject(summary, it.error, it)
-                    continue
-                problems, it.derived = next(checks)
-                if problems:
-                    _reject(summary, problems[0], it, more=problems[1:])
-                else:
-                    good.append(it)
-            good = _check_refs(node, good, in_input, strict_refs, summary)
-            for prep in PREPARE:
-                good = _prepared(node, prep, good, source, summary)
-            if good:
-                _store(node, good, collection, source, summary)
-            if bar is not None:
-                bar[0].update(bar[1], advance=len(batch))
+        for first in range(0, len(batches), per_commit):
+            # batches of one group share a transaction (nested ones join it): each object
+            # is still stored whole or not at all
+            with node.store.transaction():
+                for batch in batches[first : first + per_commit]:
+                    _one_batch(node, batch, next(checks_of), in_input, strict_refs,
+                               collection, source, summary)
+                    if bar is not None:
+                        bar[0].update(bar[1], advance=len(batch))
     finally:
+        checks_of.close()
         if paused_gc:
             gc.enable()
         if bar is not None:
             bar[0].stop()
     return summary
+
+
+def _one_batch(
+    node: "Node", batch: list[Item], results: list[checkpool.Checked], in_input: set[str],
+    strict_refs: bool, collection: str | None, source: str | None, summary: Summary,
+) -> None:
+    good: list[Item] = []
+    checks = iter(results)
+    for it in batch:
+        if it.error is not None:
+            _reject(summary, it.error, it)
+            continue
+        problems, it.derived = next(checks)
+        if problems:
+            _reject(summary, problems[0], it, more=problems[1:])
+        else:
+            good.append(it)
+    good = _check_refs(node, good, in_input, strict_refs, summary)
+    for prep in PREPARE:
+        good = _prepared(node, prep, good, source, summary)
+    if good:
+        _store(node, good, collection, source, summary)
 
 
 def _reject(summary: Summary, err: GrotiusError, it: Item, more: Sequence[GrotiusError] = ()) -> None:

@@ -37,7 +37,7 @@ def _state(node, ids: set[str]) -> dict[str, object]:
         "objects": q("SELECT id, version, type, tlp, created, modified, created_by_ref, raw FROM objects ORDER BY id, version"),
         "markings": q("SELECT o.id, m.marking_id FROM object_markings m JOIN objects o ON o.pk = m.pk ORDER BY 1, 2"),
         "refs": q("SELECT o.id, r.prop, r.ref_id FROM object_refs r JOIN objects o ON o.pk = r.pk ORDER BY 1, 2, 3"),
-        "values": node.store.query("SELECT kind, value, flags FROM correlate_values ORDER BY kind, value"),
+        "values": node.store.query("SELECT kind, value, flags, rkey, lo, hi, plen FROM correlate_values ORDER BY kind, value"),
         "mentions": q("SELECT o.id, v.kind, v.value FROM correlate_mentions m JOIN correlate_values v ON v.vid = m.vid "
                       "JOIN objects o ON o.pk = m.pk ORDER BY 1, 2, 3"),
         "unreduced": q("SELECT o.id, u.path, u.reason FROM correlate_unreduced u JOIN objects o ON o.pk = u.pk ORDER BY 1, 2, 3"),
@@ -61,6 +61,8 @@ def test_worker_gives_the_same_result_as_one_process(make_node, monkeypatch):
     for table in serial[5]:
         assert serial[5][table] == parallel[5][table], table
     assert serial[5]["mentions"], "the synthetic bundle mentions indexable values"
+    # the worker looks values up in the MISP lists; flags must come out the same
+    assert any(row[2] for row in serial[5]["values"]), "some synthetic values are on MISP warninglists"
 
 
 def test_a_dead_worker_costs_speed_never_a_result(node, monkeypatch):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from grotius.correlate import index, leads, suppress
-from grotius.correlate.extract import extract
+from grotius.correlate.extract import Extraction, extract
 from grotius.correlate.types import registry
 from grotius.store.engine import Tx
 from grotius.store.objects import Stored
@@ -33,8 +33,14 @@ def on_ingest(tx: Tx, node: "Node", stored: list[Stored]) -> None:
     extractions = {}
     unreduced = []
     pairs = set()
+    known: dict[tuple[str, str], index.Columns] = {}
     for st in objs:
-        ex = (st.derived or {}).get(ANALYSER) or extract(st.obj)
+        done = (st.derived or {}).get(ANALYSER)
+        if done is not None:
+            ex, columns = done
+            known.update(columns)
+        else:
+            ex = extract(st.obj)
         if ex.mentions:
             extractions[st.pk] = ex
             pairs.update((m.kind, m.value) for m in ex.mentions)
@@ -43,7 +49,7 @@ def on_ingest(tx: Tx, node: "Node", stored: list[Stored]) -> None:
         tx.executemany("INSERT INTO correlate_unreduced (pk, path, reason) VALUES (?, ?, ?)", unreduced)
     if not pairs:
         return
-    values = index.upsert_values(tx, pairs, suppress.flagger(node))
+    values = index.upsert_values(tx, pairs, suppress.flagger(node), known)
     index.add_mentions(tx, [
         (values[(m.kind, m.value)].vid, pk, (st_src or ""))
         for st_src, pk, ex in ((s.source, s.pk, extractions.get(s.pk)) for s in objs) if ex
@@ -133,9 +139,16 @@ def check(node: "Node", raw: str, kind: str | None = None) -> dict[str, Any]:
     return out
 
 
+def analyse(obj: dict[str, Any]) -> tuple[Extraction, dict[tuple[str, str], index.Columns]]:
+    """What the ingest worker computes for the hook: the object's values and, per value,
+    its index columns and MISP list names (a third of the hook's work otherwise)."""
+    ex = extract(obj)
+    return ex, {(m.kind, m.value): index.columns(m.kind, m.value) for m in ex.mentions}
+
+
 def register() -> None:
     from grotius import checkpool, ingest
 
     if on_ingest not in ingest.HOOKS:
         ingest.HOOKS.append(on_ingest)
-    checkpool.ANALYSERS[ANALYSER] = extract
+    checkpool.ANALYSERS[ANALYSER] = analyse

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from typing import Iterable, NamedTuple, Sequence
+from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from grotius.correlate.kinds.net import ip_range, parent_domains, reversed_labels, url_host
-from grotius.correlate.suppress import Flagger
+from grotius.correlate.suppress import Flagger, misp_names
 from grotius.store.engine import Tx
 
 CHUNK = 500
@@ -60,13 +60,26 @@ def derived(kind: str, value: str) -> tuple[str | None, str | None, str | None, 
     return None, None, None, None
 
 
+#: a clean value's index columns (rkey, lo, hi, plen) and its MISP list names (None: not
+#: looked up), computed once per value where the object is checked
+Columns = tuple[str | None, str | None, str | None, int | None, tuple[str, ...] | None]
+
+
+def columns(kind: str, value: str) -> Columns:
+    return (*derived(kind, value), misp_names(kind, value))
+
+
 def _chunks(seq: Sequence, n: int = CHUNK) -> Iterable[Sequence]:
     for i in range(0, len(seq), n):
         yield seq[i: i + n]
 
 
-def upsert_values(tx: Tx, pairs: Iterable[tuple[str, str]], flagger: Flagger | None) -> dict[tuple[str, str], Value]:
-    """Index rows for (kind, value) pairs, creating the missing ones."""
+def upsert_values(
+    tx: Tx, pairs: Iterable[tuple[str, str]], flagger: Flagger | None,
+    known: Mapping[tuple[str, str], Columns] | None = None,
+) -> dict[tuple[str, str], Value]:
+    """Index rows for (kind, value) pairs, creating the missing ones (with the columns
+    in ``known`` where given)."""
     by_kind: dict[str, set[str]] = defaultdict(set)
     for k, v in pairs:
         by_kind[k].add(v)
@@ -85,8 +98,13 @@ def upsert_values(tx: Tx, pairs: Iterable[tuple[str, str]], flagger: Flagger | N
         rows = []
         plens = set()
         for v in missing:
-            rkey, lo, hi, plen = derived(kind, v)
-            flags = flagger.flags(kind, v) if flagger else []
+            cols = known.get((kind, v)) if known else None
+            if cols is None:
+                rkey, lo, hi, plen = derived(kind, v)
+                names = None
+            else:
+                rkey, lo, hi, plen, names = cols
+            flags = flagger.flags(kind, v, names) if flagger else []
             rows.append((kind, v, rkey, lo, hi, plen, "\n".join(flags) or None))
             if plen is not None:
                 plens.add(plen)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from grotius.correlate import warninglists
 from grotius.correlate.types import registry
@@ -30,10 +30,21 @@ def misp_enabled() -> bool:
     return os.environ.get("GROTIUS_WARNINGLISTS", "on").lower() not in ("off", "0", "no")
 
 
+def misp_names(kind: str, value: str) -> tuple[str, ...] | None:
+    """Names of the MISP lists a clean value is on, whether or not a node disabled them;
+    None where this process does not use the MISP data. A pure function of the value, so
+    the ingest worker computes it (grotius.checkpool) and the storing process need not
+    load the lists at all."""
+    if not misp_enabled():
+        return None
+    return tuple(warninglists.misp(cache_dir()).lookup(kind, value))
+
+
 class Flagger:
     def __init__(self, node: "Node") -> None:
         store = node.store
-        self.misp = warninglists.misp(cache_dir()) if misp_enabled() else None
+        self._misp: warninglists.Warninglists | None = None
+        self._use_misp = misp_enabled()
         self.disabled = {r[0] for r in store.query("SELECT name FROM correlate_lists WHERE enabled = 0")}
         lists: dict[str, dict[str, Any]] = {}
         for name, kind, value in store.query("SELECT list, kind, value FROM correlate_exclusions"):
@@ -43,10 +54,21 @@ class Flagger:
             entry["list"].append(value)
         self.local = warninglists.Warninglists(list(lists.values()), source="node exclusions") if lists else None
 
-    def flags(self, kind: str, value: str) -> list[str]:
+    @property
+    def misp(self) -> warninglists.Warninglists | None:
+        # loaded on first use: a large ingest gets the MISP names from its worker
+        if self._misp is None and self._use_misp:
+            self._misp = warninglists.misp(cache_dir())
+        return self._misp
+
+    def flags(self, kind: str, value: str, names: Sequence[str] | None = None) -> list[str]:
+        """Flags of a clean value; ``names`` are its MISP list names when already known
+        (from :func:`misp_names`)."""
         out: list[str] = []
-        if self.misp is not None:
-            out.extend(n for n in self.misp.lookup(kind, value) if n not in self.disabled)
+        if self._use_misp:
+            if names is None:
+                names = self.misp.lookup(kind, value)  # type: ignore[union-attr]
+            out.extend(n for n in names if n not in self.disabled)
         if self.local is not None:
             out.extend(self.local.lookup(kind, value))
         return out
