@@ -16,6 +16,7 @@ prepare step replaced), so the worker only ever saves time and never changes a r
 from __future__ import annotations
 
 import atexit
+import gc
 import multiprocessing
 import os
 import pickle
@@ -54,9 +55,18 @@ def check_one(obj: Any, position: int, analysers: Sequence[tuple[str, Analyser]]
 
 
 def _check_batch(payload: bytes, positions: list[int], analysers: list[tuple[str, Analyser]]) -> bytes:
-    objs = pickle.loads(payload)
-    out = [check_one(o, p, analysers) for o, p in zip(objs, positions)]
-    return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+    # a batch allocates some hundred thousand containers and forms no cycle; the cyclic
+    # collector would walk them, and the millions of warninglist entries this process
+    # holds, over and over
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        objs = pickle.loads(payload)
+        out = [check_one(o, p, analysers) for o, p in zip(objs, positions)]
+        return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _encode(objs: list[Any]) -> bytes:
