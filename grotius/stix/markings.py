@@ -85,11 +85,16 @@ def object_level(obj: dict[str, Any], default: str) -> str:
     raise the object's level. Marking definitions themselves are always CLEAR: a
     recipient needs them to read anything else.
     """
+    return marked_level(obj) or default
+
+
+def marked_level(obj: dict[str, Any]) -> str | None:
+    """:func:`object_level` without a default: None when the object carries no TLP."""
     if obj.get("type") == "marking-definition":
         return "clear"
     found = [LEVEL_OF_ID[m] for m in obj.get("object_marking_refs") or () if m in LEVEL_OF_ID]
     if not found:
-        return default
+        return None
     return max(found, key=RANK.__getitem__)
 
 

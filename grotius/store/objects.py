@@ -52,7 +52,7 @@ def refs_of(obj: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-Parts = tuple[str, str, str, str, list[tuple[str, str]], list[str]]
+Parts = tuple[str, str, str, str, list[tuple[str, str]], list[str], "str | None"]
 
 #: name of :func:`row_parts` among the per-object analyses of grotius.checkpool
 ROW = "store.row"
@@ -60,13 +60,14 @@ ROW = "store.row"
 
 def row_parts(obj: dict[str, Any]) -> Parts:
     """What a stored row derives from a valid object alone: (raw, version, created,
-    modified, references, marking ids). Computed by the ingest worker for large inputs."""
+    modified, references, marking ids, TLP level or None for the node default).
+    Computed by the ingest worker for large inputs."""
     mids = list(dict.fromkeys(obj.get("object_marking_refs") or ()))
     for g in obj.get("granular_markings") or ():
         if isinstance(g, dict) and "marking_ref" in g and g["marking_ref"] not in mids:
             mids.append(g["marking_ref"])
     return (dumps(obj), version_of(obj), norm_ts(obj.get("created") or ""),
-            norm_ts(obj.get("modified") or ""), refs_of(obj), mids)
+            norm_ts(obj.get("modified") or ""), refs_of(obj), mids, markings.marked_level(obj))
 
 
 checkpool.ANALYSERS[ROW] = row_parts
@@ -190,7 +191,7 @@ def put(
             continue
         st = Stored(
             pk=0, id=key[0], type=obj["type"], version=key[1], date_added=0,
-            tlp=markings.object_level(obj, default_tlp), source=source,
+            tlp=part[6] or default_tlp, source=source,
             collection=collection, obj=obj, raw=raw,
         )
         fresh.append((st, part))
