@@ -37,7 +37,13 @@ def misp_names(kind: str, value: str) -> tuple[str, ...] | None:
     load the lists at all."""
     if not misp_enabled():
         return None
-    return tuple(warninglists.misp(cache_dir()).lookup(kind, value))
+    global _misp
+    if _misp is None:
+        _misp = warninglists.misp(cache_dir())
+    return tuple(_misp.lookup(kind, value))
+
+
+_misp: warninglists.Warninglists | None = None
 
 
 class Flagger:
