@@ -223,7 +223,19 @@ def _enclosing(v: Value, kind: str, value: str, plens: dict[str, list[int]], wan
     cidr_kind = kind if kind.endswith("-cidr") else f"{kind}-cidr"
     own = int(value.rsplit("/", 1)[1]) if "/" in value else (32 if kind.startswith("ipv4") else 128)
     addr = value.split("/", 1)[0]
+    # clean IPv4 values are dotted quads: their networks by integer masks, as ipaddress
+    # would write them, at a tenth of the cost (one per held prefix length per address)
+    n = _v4_int(addr) if cidr_kind == "ipv4-cidr" else None
     for plen in plens.get(cidr_kind, ()):
         if plen < own or (plen == own and "/" not in value):
-            net = ipaddress.ip_network(f"{addr}/{plen}", strict=False).compressed
+            if n is not None:
+                m = n & (0xFFFFFFFF ^ ((1 << (32 - plen)) - 1))
+                net = f"{m >> 24}.{(m >> 16) & 255}.{(m >> 8) & 255}.{m & 255}/{plen}"
+            else:
+                net = ipaddress.ip_network(f"{addr}/{plen}", strict=False).compressed
             wanted[(cidr_kind, net)].append((v, rel))
+
+
+def _v4_int(addr: str) -> int:
+    a, b, c, d = addr.split(".")
+    return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
