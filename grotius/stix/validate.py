@@ -7,7 +7,12 @@ reference, for dangling-reference checks at ingest.
 
 Speed matters (ingest must pass 10,000 objects/s end to end), so each property type of the
 model is compiled once into a small checking function; simple kinds are predicates
-returning an error message or None, so valid data allocates nothing.
+returning an error message or None, so valid data allocates nothing beyond bounded caches.
+Each object type gets a table (:class:`_Table`) holding only what its checks need. Valid
+timestamps and identifiers are remembered (bounded caches), identifiers and IPv6
+addresses are checked without the costly general parser first, and simple STIX patterns
+take a regex fast path (:mod:`grotius.stix.patterns`); each of these has a slow twin and a
+differential test in tests/test_stix_validate_fast.py.
 """
 
 from __future__ import annotations
