@@ -41,8 +41,25 @@ def hash_cleaner(kind: str):
     return clean
 
 
+_ANY_HEX_RE = re.compile(r"[0-9a-fA-F]+")
+
+
+def hash_fast(kind: str):
+    """Fast path of :func:`hash_cleaner`: bare hex of the right length, lower-cased; None
+    for anything else."""
+    want = HASH_LENGTHS[kind]
+
+    def fast(value: str) -> str | None:
+        if len(value) == want and _ANY_HEX_RE.fullmatch(value):
+            return value.lower()
+        return None
+
+    return fast
+
+
 def matchable_hash(v: str) -> bool:
-    return v not in EMPTY_HASHES and len(set(v)) > 1
+    # v.count(v[0]) == len(v): one repeated digit, without building a set of 64 characters
+    return v not in EMPTY_HASHES and bool(v) and v.count(v[0]) != len(v)
 
 
 # ---------------------------------------------------------------- phone numbers
