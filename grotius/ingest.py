@@ -12,6 +12,7 @@ import gc
 import json
 import sys
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
@@ -136,8 +137,33 @@ def _objects_of(doc: Any, base_line: int | None = None) -> Iterator[Item]:
         yield Item(0, obj=doc, line=base_line)
 
 
+#: inputs from this size on are read with the cyclic collector paused (see _no_gc)
+GC_PAUSE_BYTES = 1024 * 1024
+
+
+@contextmanager
+def _no_gc(large: bool) -> Iterator[None]:
+    """Pause the cyclic collector for a large input: reading and checking it allocate
+    hundreds of thousands of containers, none of them in a cycle, and each collection
+    would walk them all again (and whatever else the process holds); reference counting
+    frees them."""
+    paused = large and gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def read(data: bytes) -> list[Item]:
     """Split an input into items: bundle, JSON array, one object, or JSON lines."""
+    with _no_gc(len(data) >= GC_PAUSE_BYTES):
+        return _read(data)
+
+
+def _read(data: bytes) -> list[Item]:
     if len(data) > MAX_INPUT_BYTES:
         return [Item(0, error=InvalidInput(f"input of {len(data)} bytes exceeds the {MAX_INPUT_BYTES} byte limit"))]
     try:
@@ -250,27 +276,22 @@ def ingest(
     batches = [items[start : start + BATCH] for start in range(0, len(items), BATCH)]
     readable = [[(it.position, it.obj) for it in b if it.error is None] for b in batches]
     workers = checkpool.workers_for(len(items))
-    # A large input holds hundreds of thousands of containers the cyclic collector would
-    # walk again and again while nothing of it forms a cycle: reference counting frees it.
-    paused_gc = len(items) >= checkpool.PARALLEL_MIN and gc.isenabled()
-    if paused_gc:
-        gc.disable()
-    per_commit = max(1, COMMIT_EVERY // BATCH) if len(items) >= checkpool.PARALLEL_MIN else 1
+    large = len(items) >= checkpool.PARALLEL_MIN
+    per_commit = max(1, COMMIT_EVERY // BATCH) if large else 1
     checks_of = checkpool.checked(readable, workers)
     try:
-        for first in range(0, len(batches), per_commit):
-            # batches of one group share a transaction (nested ones join it): each object
-            # is still stored whole or not at all
-            with node.store.transaction():
-                for batch in batches[first : first + per_commit]:
-                    _one_batch(node, batch, next(checks_of), in_input, strict_refs,
-                               collection, source, summary)
-                    if bar is not None:
-                        bar[0].update(bar[1], advance=len(batch))
+        with _no_gc(large):
+            for first in range(0, len(batches), per_commit):
+                # batches of one group share a transaction (nested ones join it): each
+                # object is still stored whole or not at all
+                with node.store.transaction():
+                    for batch in batches[first : first + per_commit]:
+                        _one_batch(node, batch, next(checks_of), in_input, strict_refs,
+                                   collection, source, summary)
+                        if bar is not None:
+                            bar[0].update(bar[1], advance=len(batch))
     finally:
         checks_of.close()
-        if paused_gc:
-            gc.enable()
         if bar is not None:
             bar[0].stop()
     return summary
