@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import pickle
 import warnings
+from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterator, Sequence
@@ -118,43 +119,54 @@ def workers_for(n: int) -> int:
     return WORKERS_DEFAULT
 
 
+#: batches handed to each worker ahead of the one the storing process waits for: enough
+#: that a worker never idles, few enough that a large input is not copied into the
+#: pool's queues (and its results into memory) all at once
+AHEAD = 3
+
+
 def checked(
     batches: Sequence[Sequence[tuple[int, Any]]], workers: int
 ) -> Iterator[list[Checked]]:
     """Per batch of (position, object) pairs, the check results in order.
 
-    With a worker, every batch is handed over at once, so the worker never waits for
-    the main process; results come back in order.
+    With workers, a few batches per worker are in flight ahead of the one being
+    stored, so the workers never wait for the storing process; results come back in
+    order.
     """
     analysers = list(ANALYSERS.items())
     if not workers:
         for batch in batches:
             yield [check_one(o, p, analysers) for p, o in batch]
         return
+    window = (AHEAD + 1) * workers
+    futures: deque[Future[bytes]] = deque()
+    done = 0
     try:
         pool = _executor(workers)
-        futures: list[Future[bytes]] = [
-            pool.submit(_check_batch, _encode([o for _, o in b]), [p for p, _ in b], analysers)
-            for b in batches
-        ]
+        for b in batches[:window]:
+            futures.append(_submit(pool, b, analysers))
+        while futures:
+            res = futures.popleft().result()
+            nxt = done + len(futures) + 1
+            if nxt < len(batches):
+                futures.append(_submit(pool, batches[nxt], analysers))
+            out = pickle.loads(res)
+            done += 1
+            yield out
     except (BrokenProcessPool, RuntimeError, OSError) as e:
+        # a worker that dies (killed, out of memory, a script without a main guard)
+        # costs speed, never a result: check the rest here
         _give_up(e)
-        yield from checked(batches, 0)
-        return
-    try:
-        for i, f in enumerate(futures):
-            try:
-                res = f.result()
-            except BrokenProcessPool as e:
-                # a worker that dies (killed, out of memory, a script without a main
-                # guard) costs speed, never a result: check the rest here
-                _give_up(e)
-                yield from checked(batches[i:], 0)
-                return
-            yield pickle.loads(res)
+        yield from checked(batches[done:], 0)
     finally:
         for f in futures:
             f.cancel()
+
+
+def _submit(pool: ProcessPoolExecutor, batch: Sequence[tuple[int, Any]],
+            analysers: list[tuple[str, Analyser]]) -> Future[bytes]:
+    return pool.submit(_check_batch, _encode([o for _, o in batch]), [p for p, _ in batch], analysers)
 
 
 def _give_up(e: BaseException) -> None:

@@ -427,6 +427,12 @@ def _store(node: "Node", good: list[Item], collection: str | None, source: str |
                 summary.unchanged += 1
         for hook in HOOKS:
             hook(tx, node, stored)
+    # the per-object analyses served the hooks; the summary keeps every result, and a
+    # million objects' analyses would stay in memory with it
+    for it, res in zip(good, results):
+        it.derived = None
+        if isinstance(res, Stored):
+            res.derived = None
 
 
 def _progress(total: int) -> tuple[Any, Any] | None:
