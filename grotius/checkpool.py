@@ -57,8 +57,7 @@ def check_one(obj: Any, position: int, analysers: Sequence[tuple[str, Analyser]]
 
 def _check_batch(payload: bytes, positions: list[int], analysers: list[tuple[str, Analyser]]) -> bytes:
     # a batch allocates some hundred thousand containers and forms no cycle; the cyclic
-    # collector would walk them, and the millions of warninglist entries this process
-    # holds, over and over
+    # collector would walk them, and everything else this process holds, over and over
     paused = gc.isenabled()
     gc.disable()
     try:

@@ -37,19 +37,24 @@ def misp_names(kind: str, value: str) -> tuple[str, ...] | None:
     load the lists at all."""
     if not misp_enabled():
         return None
-    global _misp
-    if _misp is None:
-        _misp = warninglists.misp(cache_dir())
-    return tuple(_misp.lookup(kind, value))
+    return tuple(_misp_lists().lookup(kind, value))
 
 
 _misp: warninglists.Warninglists | None = None
 
 
+def _misp_lists() -> warninglists.Warninglists:
+    # opened once per process; resolving the cache directory per value cost more than
+    # the lookup
+    global _misp
+    if _misp is None:
+        _misp = warninglists.misp(cache_dir())
+    return _misp
+
+
 class Flagger:
     def __init__(self, node: "Node") -> None:
         store = node.store
-        self._misp: warninglists.Warninglists | None = None
         self._use_misp = misp_enabled()
         self.disabled = {r[0] for r in store.query("SELECT name FROM correlate_lists WHERE enabled = 0")}
         lists: dict[str, dict[str, Any]] = {}
@@ -62,10 +67,8 @@ class Flagger:
 
     @property
     def misp(self) -> warninglists.Warninglists | None:
-        # loaded on first use: a large ingest gets the MISP names from its worker
-        if self._misp is None and self._use_misp:
-            self._misp = warninglists.misp(cache_dir())
-        return self._misp
+        # opened on first use: a large ingest gets the MISP names from its worker
+        return _misp_lists() if self._use_misp else None
 
     def flags(self, kind: str, value: str, names: Sequence[str] | None = None) -> list[str]:
         """Flags of a clean value; ``names`` are its MISP list names when already known
