@@ -116,14 +116,20 @@ class Store:
             conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=60
             )
+            # 16 KiB pages (set before WAL, so only a new database takes them): an object
+            # version updates a row and eight indexes, and with 4 KiB pages the random
+            # keys (ids, correlation values) cost a page split or a deeper tree far more
+            # often (measured: the objects insert 34-39 -> 21-26 µs per row at 100,000)
+            conn.execute("PRAGMA page_size=16384")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             # a node's working set (id and date_added indexes) should stay in memory as the
-            # store grows; checkpoints in larger steps keep commits of big batches cheap
+            # store grows; checkpoints in larger steps (64 MiB) keep commits of big batches
+            # cheap
             conn.execute("PRAGMA cache_size=-262144")
             conn.execute("PRAGMA mmap_size=1073741824")
-            conn.execute("PRAGMA wal_autocheckpoint=16384")
+            conn.execute("PRAGMA wal_autocheckpoint=4096")
             conn.execute("PRAGMA temp_store=MEMORY")
             return conn
         import psycopg
