@@ -8,7 +8,7 @@ import ipaddress
 from collections import defaultdict
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
-from grotius.correlate.kinds.net import ip_range, parent_domains, reversed_labels, url_host
+from grotius.correlate.kinds.net import ip_range, parent_domains, reversed_labels, url_host, v4int
 from grotius.correlate.suppress import Flagger, misp_names
 from grotius.store.engine import Tx
 
@@ -225,7 +225,7 @@ def _enclosing(v: Value, kind: str, value: str, plens: dict[str, list[int]], wan
     addr = value.split("/", 1)[0]
     # clean IPv4 values are dotted quads: their networks by integer masks, as ipaddress
     # would write them, at a tenth of the cost (one per held prefix length per address)
-    n = _v4_int(addr) if cidr_kind == "ipv4-cidr" else None
+    n = v4int(addr) if cidr_kind == "ipv4-cidr" else None
     for plen in plens.get(cidr_kind, ()):
         if plen < own or (plen == own and "/" not in value):
             if n is not None:
@@ -235,7 +235,3 @@ def _enclosing(v: Value, kind: str, value: str, plens: dict[str, list[int]], wan
                 net = ipaddress.ip_network(f"{addr}/{plen}", strict=False).compressed
             wanted[(cidr_kind, net)].append((v, rel))
 
-
-def _v4_int(addr: str) -> int:
-    a, b, c, d = addr.split(".")
-    return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)

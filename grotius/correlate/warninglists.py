@@ -44,7 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grotius.correlate.kinds.net import parent_domains, url_host
+from grotius.correlate.kinds.net import parent_domains, url_host, v4int
 from grotius.correlate.types import registry
 from grotius.exc import ConfigError, GrotiusError
 
@@ -359,8 +359,7 @@ class Warninglists:
     def lookup_ids(self, kind: str, value: str) -> set[int]:
         hits: set[int] = set()
         if kind == "ipv4":
-            a, b, c, d = value.split(".")
-            hits.update(self.v4.at((int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)))
+            hits.update(self.v4.at(v4int(value)))
         elif kind == "ipv6":
             hits.update(self.v6.at(int(ipaddress.IPv6Address(value))))
         elif kind in ("ipv4-cidr", "ipv6-cidr"):
