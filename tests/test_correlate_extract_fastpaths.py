@@ -289,3 +289,43 @@ def test_generator_objects_extract_as_expected_and_survive_pickling() -> None:
     assert back == ex and all(type(m) is X.Mention for e in back for m in e.mentions)
     sample = next(e for o, e in zip(_OBJECTS, ex) if o["type"] == "ipv6-addr")
     assert sample.mentions[0].kind == "ipv6" and sample.mentions[0].path == "value"
+
+
+def _outcome(fn, value):  # type: ignore[no-untyped-def]
+    try:
+        return fn(value)
+    except ValueError:
+        return ValueError
+
+
+def _ip_texts() -> list[str]:
+    rng = random.Random(8)
+    base = VARIANTS + _random_values(rng)
+    texts = list(base)
+    for v in [b for b in base if ":" in b][:4000]:
+        texts += [f"{v}/{rng.choice([0, 1, 7, 64, 96, 127, 128, 129, 200])}", f"{v}/0{rng.randint(0, 9)}", f"{v}/", f"{v}/x"]
+        net6 = ipaddress.IPv6Network((rng.getrandbits(128), rng.randint(0, 128)), strict=False)
+        texts += [net6.compressed, net6.exploded.upper(), f"{net6.network_address}/{net6.prefixlen}\u0661"]
+    return texts
+
+
+def test_ip_ranges_by_the_c_parser_agree_with_ipaddress() -> None:
+    """ip_range, network_range and v6int read plain IPv6 text with inet_pton; ipaddress
+    gives the same integers (or the same refusal) for every text, clean or not."""
+    checked = 0
+    for text in _ip_texts():
+        if ":" in text:
+            assert _outcome(net.ip_range, text) == _outcome(net.ip_range_slow, text), text
+            try:
+                expected: object = int(ipaddress.IPv6Address(text))
+            except ValueError:
+                expected = ValueError
+            assert _outcome(net.v6int, text) == expected, text
+        try:
+            n = ipaddress.ip_network(text)
+            want: object = (n.version, int(n.network_address), int(n.broadcast_address))
+        except ValueError:
+            want = ValueError
+        assert _outcome(net.network_range, text) == want, text
+        checked += want is not ValueError
+    assert checked > 3000

@@ -117,3 +117,14 @@ def test_public_resolver_raises_no_lead_but_check_shows_it(make_node: Any, monke
     assert r["raised"] == 1
     [lead] = leads.inbox(node)
     assert lead["name"].startswith("203.0.113.45")
+
+
+def test_the_setting_is_read_on_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """misp_enabled reads os.environ's store directly; it follows every change made
+    through os.environ exactly as os.environ.get would."""
+    for raw, expected in [("off", False), ("OFF", False), ("0", False), ("no", False), ("on", True), ("", True), ("yes", True)]:
+        monkeypatch.setenv("GROTIUS_WARNINGLISTS", raw)
+        assert suppress.misp_enabled() is expected, raw
+        assert (suppress.misp_names("ipv4", "8.8.8.8") is None) is not expected
+    monkeypatch.delenv("GROTIUS_WARNINGLISTS")
+    assert suppress.misp_enabled() is True

@@ -24,10 +24,21 @@ def cache_dir() -> Path:
     return Path(base) / "grotius"
 
 
+_SETTING = "GROTIUS_WARNINGLISTS"
+# os.environ's own store and the setting's key in it: misp_names asks per value, and
+# os.environ.get (encoding the name, a KeyError when unset) cost more than the lookup of
+# a hash. Reading the store sees every change made through os.environ, as get does.
+_ENV_STORE: dict | None = getattr(os.environ, "_data", None)
+_ENV_KEY = os.environ.encodekey(_SETTING) if _ENV_STORE is not None and hasattr(os.environ, "encodekey") else None
+
+
 def misp_enabled() -> bool:
     # GROTIUS_WARNINGLISTS=off skips the MISP data (tests of other areas, tiny nodes);
     # the node's own exclusions still apply.
-    return os.environ.get("GROTIUS_WARNINGLISTS", "on").lower() not in ("off", "0", "no")
+    if _ENV_KEY is not None:
+        if _ENV_STORE.get(_ENV_KEY) is None:  # type: ignore[union-attr]
+            return True
+    return os.environ.get(_SETTING, "on").lower() not in ("off", "0", "no")
 
 
 def misp_names(kind: str, value: str) -> tuple[str, ...] | None:

@@ -44,7 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grotius.correlate.kinds.net import parent_domains, url_host, v4int
+from grotius.correlate.kinds.net import network_range, parent_domains, url_host, v4int, v6int
 from grotius.correlate.types import registry
 from grotius.exc import ConfigError, GrotiusError
 
@@ -361,10 +361,10 @@ class Warninglists:
         if kind == "ipv4":
             hits.update(self.v4.at(v4int(value)))
         elif kind == "ipv6":
-            hits.update(self.v6.at(int(ipaddress.IPv6Address(value))))
+            hits.update(self.v6.at(v6int(value)))
         elif kind in ("ipv4-cidr", "ipv6-cidr"):
-            net = ipaddress.ip_network(value)
-            hits.update((self.v4 if net.version == 4 else self.v6).covering(int(net.network_address), int(net.broadcast_address)))
+            version, lo, hi = network_range(value)
+            hits.update((self.v4 if version == 4 else self.v6).covering(lo, hi))
         elif kind == "domain":
             self._hosts(value, hits)
         elif kind == "url":

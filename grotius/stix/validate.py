@@ -185,27 +185,18 @@ def _id_type(v: str) -> str | None:
 
 
 _ID_TYPE_RE = re.compile(r"[a-z][a-z0-9-]+[a-z0-9]")
+_UUID_TAIL_RE = re.compile("--" + _UUID)
 #: type parts of identifiers already seen to match _ID_TYPE_RE (few distinct values)
 _ID_TYPES_OK: set[str] = set()
 
 
 def _id_syntax(v: str) -> str | None:
-    """``_ID_RE.fullmatch(v).group(1)`` or None, without the regex: its greedy type part
-    runs to the end of the string and backtracks over the whole UUID, several times the
-    cost of these slices. The UUID has a fixed length, so the split is unique."""
+    """``_ID_RE.fullmatch(v).group(1)`` or None, without matching ``_ID_RE`` itself: its
+    greedy type part runs to the end of the string and backtracks over the whole UUID.
+    The UUID has a fixed length, so the split is unique: the tail is matched in place
+    (``pos``), and the few distinct type parts are remembered."""
     n = len(v)
-    if n < 41 or v[n - 38 : n - 36] != "--":
-        return None
-    u = v[n - 36 :]
-    if u[8] != "-" or u[13] != "-" or u[18] != "-" or u[23] != "-" or u[14] not in "12345" or u[19] not in "89abAB":
-        return None
-    h = u.replace("-", "")
-    if len(h) != 32:
-        return None
-    try:
-        if len(bytes.fromhex(h)) != 16:  # ASCII hex digits only (fromhex skips whitespace)
-            return None
-    except ValueError:
+    if n < 41 or _UUID_TAIL_RE.fullmatch(v, n - 38) is None:
         return None
     t = v[: n - 38]
     if t not in _ID_TYPES_OK:
