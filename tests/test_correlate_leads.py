@@ -242,3 +242,37 @@ def test_cli_inbox_show_decide(make_node: Any) -> None:
     assert r.exit_code == 1 and "no lead" in r.output
     r = run.invoke(main, ["leads", "--home", home, "check", "203[.]0.113.45"])
     assert r.exit_code == 0 and "exact" in r.output
+
+
+def test_held_partner_object_raises_lead_for_local_incoming(make_node: Any) -> None:
+    # the reverse of the usual direction: the partner's object is held, the local one arrives
+    node = make_node()
+    ingest(node, identities())
+    ingest(node, [ind("[ipv4-addr:value = '203.0.113.77']", by=PARTNER)], source="US-FED")
+    ingest(node, [ind("[ipv4-addr:value = '203.0.113.77']")])
+    found = all_leads(node)
+    assert [(l["incoming"]["source"], l["held"]["source"]) for l in found] == [("NL-POL", "US-FED")]
+
+
+@pytest.mark.parametrize("stored,incoming,expected", [
+    ([None], "", False),
+    ([None, ""], "", False),
+    ([None, "US-FED"], "", True),
+    (["US-FED"], "US-FED", True),  # the node's own identity is held, locally
+    (["ZZ"], "", True),
+    (["US-FED", ""], "US-FED", True),
+    (["US-FED", "AA"], "US-FED", True),
+    (["US-FED", "ZZ"], "US-FED", True),
+])
+def test_other_sources_are_seen_by_the_shortcut(make_node: Any, stored: list[str | None], incoming: str,
+                                                expected: bool) -> None:
+    """leads.correlate skips its scans when nothing held comes from another source: the
+    probe must see every other source, NULL (local) and sources sorting either side."""
+    node = make_node()
+    with node.store.transaction() as tx:
+        assert leads._held_from_others(tx, "US-FED") is True  # init stored the node's identity
+        assert leads._held_from_others(tx, "") is False
+    for i, src in enumerate(stored):
+        ingest(node, [ind(f"[ipv4-addr:value = '203.0.113.{i + 1}']")], source=src)
+    with node.store.transaction() as tx:
+        assert leads._held_from_others(tx, incoming) is expected

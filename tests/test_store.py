@@ -102,3 +102,20 @@ def test_upgrade_of_an_existing_node_keeps_its_data(node, monkeypatch):
     assert ("assessment", len(area.MIGRATIONS)) in applied
     assert objects.get(node.store, IND["id"]).obj == IND
     assert node.store.query("SELECT COUNT(*) FROM upgrade_probe") == [(0,)]
+
+
+def test_new_keys_are_fresh_and_leave_default_keys_working(node):
+    """Keys handed out for explicit inserts never collide with stored rows, with each
+    other, or with a later insert that lets the engine pick the key."""
+    with node.store.transaction() as tx:
+        tx.execute(node.store.ddl("CREATE TABLE keys_probe (k {pk}, v TEXT)"))
+        tx.execute("INSERT INTO keys_probe (v) VALUES ('engine')")
+        first = tx.new_keys("keys_probe", "k", 3)
+        tx.executemany("INSERT INTO keys_probe (k, v) VALUES (?, 'explicit')", [(k,) for k in first])
+        second = tx.new_keys("keys_probe", "k", 2)
+        tx.executemany("INSERT INTO keys_probe (k, v) VALUES (?, 'explicit')", [(k,) for k in second])
+        tx.execute("INSERT INTO keys_probe (v) VALUES ('engine')")
+        assert tx.new_keys("keys_probe", "k", 0) == []
+    keys = [r[0] for r in node.store.query("SELECT k FROM keys_probe ORDER BY k")]
+    assert len(keys) == len(set(keys)) == 7
+    assert sorted(first) == first and sorted(second) == second and max(first) < min(second)

@@ -84,7 +84,8 @@ def upsert_values(
     for k, v in pairs:
         by_kind[k].add(v)
     found: dict[tuple[str, str], Value] = {}
-    for kind, values in by_kind.items():
+    missing: list[tuple[str, str]] = []
+    for kind, values in sorted(by_kind.items()):
         vals = sorted(values)
         for chunk in _chunks(vals):
             for vid, value, flags in tx.query(
@@ -92,33 +93,29 @@ def upsert_values(
                 (kind, *chunk),
             ):
                 found[(kind, value)] = Value(vid, kind, value, tuple(flags.split("\n")) if flags else ())
-        missing = [v for v in vals if (kind, v) not in found]
-        if not missing:
-            continue
-        rows = []
-        plens = set()
-        for v in missing:
-            cols = known.get((kind, v)) if known else None
-            if cols is None:
-                rkey, lo, hi, plen = derived(kind, v)
-                names = None
-            else:
-                rkey, lo, hi, plen, names = cols
-            flags = flagger.flags(kind, v, names) if flagger else []
-            rows.append((kind, v, rkey, lo, hi, plen, "\n".join(flags) or None))
-            if plen is not None:
-                plens.add(plen)
-        tx.executemany(
-            "INSERT INTO correlate_values (kind, value, rkey, lo, hi, plen, flags) VALUES (?, ?, ?, ?, ?, ?, ?)", rows
-        )
-        if plens:
-            tx.executemany("INSERT INTO correlate_plens (kind, plen) VALUES (?, ?) ON CONFLICT DO NOTHING", [(kind, p) for p in plens])
-        for chunk in _chunks(missing):
-            for vid, value, flags in tx.query(
-                f"SELECT vid, value, flags FROM correlate_values WHERE kind = ? AND value IN ({','.join('?' * len(chunk))})",
-                (kind, *chunk),
-            ):
-                found[(kind, value)] = Value(vid, kind, value, tuple(flags.split("\n")) if flags else ())
+        missing.extend((kind, v) for v in vals if (kind, v) not in found)
+    if not missing:
+        return found
+    # the new rows get their keys here, so nothing is read back after the insert
+    rows = []
+    plens: set[tuple[str, int]] = set()
+    for vid, (kind, v) in zip(tx.new_keys("correlate_values", "vid", len(missing)), missing):
+        cols = known.get((kind, v)) if known else None
+        if cols is None:
+            rkey, lo, hi, plen = derived(kind, v)
+            names = None
+        else:
+            rkey, lo, hi, plen, names = cols
+        flags = "\n".join(flagger.flags(kind, v, names) if flagger else ()) or None
+        rows.append((vid, kind, v, rkey, lo, hi, plen, flags))
+        found[(kind, v)] = Value(vid, kind, v, tuple(flags.split("\n")) if flags else ())
+        if plen is not None:
+            plens.add((kind, plen))
+    tx.executemany(
+        "INSERT INTO correlate_values (vid, kind, value, rkey, lo, hi, plen, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+    )
+    if plens:
+        tx.executemany("INSERT INTO correlate_plens (kind, plen) VALUES (?, ?) ON CONFLICT DO NOTHING", sorted(plens))
     return found
 
 

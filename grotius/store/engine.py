@@ -60,6 +60,21 @@ class Tx:
         r = self._cur.fetchone()
         return tuple(r) if r is not None else None
 
+    def new_keys(self, table: str, column: str, n: int) -> list[int]:
+        """n fresh values for ``table``'s ``{pk}`` column, to insert explicitly, so a
+        batch insert needs no read-back of the keys it was given. SQLite: above the
+        largest (writers are serialised by BEGIN IMMEDIATE); PostgreSQL: from the
+        column's identity sequence, which concurrent transactions share safely."""
+        if n <= 0:
+            return []
+        if self.dialect == "sqlite":
+            row = self.query_one(f"SELECT MAX({column}) FROM {table}")
+            top = int(row[0]) if row and row[0] is not None else 0
+            return list(range(top + 1, top + n + 1))
+        return [int(r[0]) for r in self.query(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', '{column}')) FROM generate_series(1, {int(n)})"
+        )]
+
     def insert_returning_pk(self, sql: str, params: Sequence[Any]) -> int:
         """INSERT ... and return the new row's primary key (named ``pk`` or first column)."""
         if self.dialect == "sqlite":
