@@ -145,8 +145,15 @@ def record(
     """
     if not isinstance(action, str) or not action:
         raise InvalidInput("audit action must be a non-empty string", property="action")
-    who = actor or current_actor()
-    objs = _norm_objects(objects)
+    return _append(tx, action, actor or current_actor(), partner, _norm_objects(objects), agreement,
+                   request_id, detail)
+
+
+def _append(
+    tx: Tx, action: str, who: str, partner: str | None, objs: list[list[str]], agreement: str | None,
+    request_id: str | None, detail: dict[str, Any] | None,
+) -> int:
+    """:func:`record` after its checks; ``objs`` are [object id, version] string pairs."""
     det = dict(detail or {})
     try:
         det_text = json.dumps(det, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
@@ -167,14 +174,23 @@ def record(
     tx.execute(
         "INSERT INTO audit_log (seq, at_us, action, actor, partner, objects, agreement, "
         "request_id, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (seq, at_us, action, who, partner, json.dumps(objs, ensure_ascii=False, separators=(",", ":")),
-         agreement, request_id, det_text, prev, h),
+        (seq, at_us, action, who, partner, _pairs_json(objs), agreement, request_id, det_text, prev, h),
     )
     ids = sorted({o[0] for o in objs})
     if ids:
         tx.executemany("INSERT INTO audit_objects (object_id, seq) VALUES (?, ?)", [(i, seq) for i in ids])
     tx.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, h))
     return seq
+
+
+def _pairs_json(objs: list[list[str]]) -> str:
+    # verify parses this column back, so any JSON of the same pairs would do; orjson
+    # writes what the standard library writes for the (ASCII) ids and versions of an
+    # ingest, ten times faster, and refuses only lone surrogates
+    try:
+        return orjson.dumps(objs).decode()
+    except TypeError:
+        return json.dumps(objs, ensure_ascii=False, separators=(",", ":"))
 
 
 def record_now(store: Store, action: str, **kwargs: Any) -> int:
@@ -191,12 +207,10 @@ def _write_hook(tx: Tx, node: "Node", stored: list[Stored]) -> None:
     types: dict[str, int] = {}
     for st in stored:
         types[st.type] = types.get(st.type, 0) + 1
-    record(
-        tx, "write",
-        partner=first.source,
-        objects=[(st.id, st.version) for st in stored],
-        detail={"count": len(stored), "source": first.source, "collection": first.collection,
-                "types": types},
+    # the pairs are strings by construction (ids and versions of stored rows)
+    _append(
+        tx, "write", current_actor(), first.source, [[st.id, st.version] for st in stored], None, None,
+        {"count": len(stored), "source": first.source, "collection": first.collection, "types": types},
     )
 
 
