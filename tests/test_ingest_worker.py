@@ -90,3 +90,110 @@ def test_a_bad_worker_setting_is_named(node, monkeypatch):
     with pytest.raises(ConfigError, match="GROTIUS_INGEST_WORKERS must be a whole number"):
         ingest(node, bundle(10, seed=3)["objects"])
     assert node.store.query_one("SELECT COUNT(*) FROM objects WHERE id = ?", (bundle(10, seed=3)["objects"][0]["id"],))[0] == 0
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal with the same types all the way down (NaN equals NaN, -0.0 differs from 0.0)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return repr(a) == repr(b)
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(k, k2) and _same(a[k], b[k2]) for k, k2 in zip(a, b))
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, BaseException):
+        return str(a) == str(b) and a.to_dict() == b.to_dict()  # type: ignore[attr-defined]
+    return a == b
+
+
+class _Text(str):
+    pass
+
+
+def _tricky() -> list[object]:
+    import datetime
+
+    nested: object = "x"
+    for i in range(300):
+        nested = [nested] if i % 2 else {"k": nested}
+    shared = {"labels": ["a"]}
+    return [
+        dict(GOOD, x_nan=float("nan"), x_inf=float("-inf"), x_zero=-0.0, x_big=10**40, x_neg=-(2**70)),
+        dict(GOOD, name="lone \udc80 surrogate", x_k={"\ud800": 1}),
+        dict(GOOD, labels=("a", "b")),  # a tuple is not a list: rejected, and must stay a tuple
+        dict(GOOD, x_true=True, x_one=1, x_float=1.0, x_none=None, x_nested=nested),
+        [shared, shared], "text", 7, None,
+    ]
+
+
+def test_objects_cross_the_process_boundary_unchanged() -> None:
+    plain = [*bundle(300, seed=12)["objects"], *_tricky()]
+    payload = checkpool._encode(plain)
+    assert payload[:1] == b"M"  # built-in types only: the fast encoding
+    assert _same(checkpool._unpack(payload), plain)
+    # a type marshal refuses sends the whole batch by pickle, types kept
+    for odd in (_Text("malware"), __import__("datetime").date(2026, 1, 1), __import__("collections").OrderedDict(a=1)):
+        objs = [*plain[:5], dict(GOOD, type=odd) if isinstance(odd, str) else dict(GOOD, x_odd=odd)]
+        payload = checkpool._encode(objs)
+        assert payload[:1] == b"P", type(odd)
+        back = checkpool._unpack(payload)
+        assert _same(back, objs)
+
+
+def test_batch_results_equal_checking_in_this_process() -> None:
+    import grotius.correlate.hook  # noqa: F401  (registers the correlation analyser)
+    from grotius.correlate import hook
+    from grotius.store import objects  # noqa: F401  (registers the row parts)
+
+    hook.register()
+    objs = [*bundle(600, seed=13)["objects"], *[b for b, _ in BAD_OBJECTS.values()], *_tricky()]
+    analysers = list(checkpool.ANALYSERS.items())
+    assert {"store.row", "correlate.extract"} <= set(checkpool.ANALYSERS)
+    positions = [p * 3 + 1 for p in range(len(objs))]
+    expected = [checkpool.check_one(o, p, analysers) for o, p in zip(objs, positions)]
+    got = checkpool._results(checkpool._check_batch(checkpool._encode(objs), positions, analysers))
+    assert sum(bool(problems) for problems, _ in expected) >= len(BAD_OBJECTS) + 2
+    assert len(got) == len(expected)
+    for o, e, g in zip(objs, expected, got):
+        assert _same(g, e), o
+    # results that marshal refuses (another area's analyser returning its own type) go by pickle
+    analysers.append(("test.odd", lambda o: _Text(o.get("id", ""))))
+    got = checkpool._results(checkpool._check_batch(checkpool._encode(objs[:50]), positions[:50], analysers))
+    assert all(_same(g, checkpool.check_one(o, p, analysers)) for o, p, g in zip(objs, positions, got))
+
+
+def _row_parts_reference(obj: dict) -> tuple:
+    """store.objects.row_parts as first written (property names tested by endswith, every
+    timestamp normalised on its own)."""
+    from grotius.stix import markings
+    from grotius.store.objects import _SKIP_REFS, dumps, norm_ts, version_of
+
+    refs: list[tuple[str, str]] = []
+    for key, value in obj.items():
+        if key in _SKIP_REFS:
+            continue
+        if key.endswith("_ref") and isinstance(value, str):
+            refs.append((key, value))
+        elif key.endswith("_refs") and isinstance(value, list):
+            refs.extend((key, v) for v in value if isinstance(v, str))
+    mids = list(dict.fromkeys(obj.get("object_marking_refs") or ()))
+    for g in obj.get("granular_markings") or ():
+        if isinstance(g, dict) and "marking_ref" in g and g["marking_ref"] not in mids:
+            mids.append(g["marking_ref"])
+    return (dumps(obj), version_of(obj), norm_ts(obj.get("created") or ""),
+            norm_ts(obj.get("modified") or ""), refs, mids, markings.marked_level(obj))
+
+
+def test_row_parts_agree_with_the_plain_reading() -> None:
+    from grotius.store.objects import refs_of, row_parts
+
+    objs = bundle(1500, seed=14)["objects"]
+    objs += [dict(o, created="2020-01-01T00:00:00Z") for o in objs[:200] if "modified" in o]
+    objs += [dict(o, x_ref="identity--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061", x_refs=["a", 1, "b"], _refs=5,
+                  x_refs_not=["z"], created_by_ref=7) for o in objs[:50]]
+    objs += [{"type": "x-a", "id": "x-a--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061", "created": "2020-01-01T00:00:00.1Z"},
+             {"type": "x-a", "id": "x-a--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0062", "modified": "2020-01-01T00:00:00Z"}]
+    for o in objs:
+        assert _same(row_parts(o), _row_parts_reference(o)), o
+    assert any(refs_of(o) for o in objs)
