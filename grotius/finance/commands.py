@@ -98,7 +98,8 @@ def _params(sets: tuple[str, ...], typologies: tuple[str, ...]) -> Params:
               help="AMLSim nodes.csv (or folder) to report account recall/precision against.")
 @click.option("--truth", type=click.Path(exists=True, path_type=Path),
               help="truth.json from `grotius finance generate` to report recall/precision per typology.")
-@click.option("--train", is_flag=True, help="Train and evaluate the scoring model (needs labels in the data).")
+@click.option("--train", is_flag=True, help="Train and evaluate a scoring model: per account with --labels "
+              "(out-of-fold scores in DIR/account_scores.csv), else per transaction (needs labels in the data).")
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="GROTIUS_HOME", default=None,
               help="Also store the alerts as STIX objects in this node.")
 @click.option("--tlp", default=None, help="TLP of stored alerts (default: the node's default).")
@@ -111,10 +112,16 @@ def analyse_cmd(path: Path, fmt: str, engine: str, spark_master: str | None, out
     from .pipeline import analyse
 
     params = _params(sets, typologies)
+    account_labels = None
+    if labels is not None:
+        from .formats import read_amlsim_accounts
+
+        account_labels = read_amlsim_accounts(labels)
     options: dict[str, Any] = {"master": spark_master} if engine == "spark" and spark_master else {}
     with _Progress(quiet) as prog:
         result = analyse(path, fmt, out_dir, engine=engine, params=params, skip_invalid=skip_invalid,
-                         progress=prog, engine_options=options, train=train)
+                         progress=prog, engine_options=options, train=train,
+                         account_labels=account_labels if train else None)
     rep = result.report
     click.echo(f"{rep.rows_read:,} rows read, {rep.rows_accepted:,} accepted, {rep.rows_rejected:,} rejected", err=True)
     for err in rep.errors[:10]:
@@ -130,16 +137,22 @@ def analyse_cmd(path: Path, fmt: str, engine: str, spark_master: str | None, out
         extra["typologies"] = against_instances(result.alerts, inst)
         for typ, m in extra["typologies"].items():
             click.echo(f"  {typ:15} recall {m['recall']}  precision {m['precision']}  ({m['found']}/{m['instances']} found, {m['alerts']} alerts)", err=True)
-    if labels is not None:
+    if account_labels is not None:
         from .evaluate import against_accounts
-        from .formats import read_amlsim_accounts
 
-        extra["accounts"] = against_accounts(result.alerts, read_amlsim_accounts(labels))
+        extra["accounts"] = against_accounts(result.alerts, account_labels)
         click.echo(f"  accounts: recall {extra['accounts']['recall']}  precision {extra['accounts']['precision']}", err=True)
     if result.model:
         extra["model"] = m = result.model
         click.echo(f"  model: minority-class F1 {m['test']['f1']:.4f} (validation {m['validation']['f1']:.4f}), "
                    f"precision {m['test']['precision']:.4f}, recall {m['test']['recall']:.4f}", err=True)
+    if result.account_model:
+        extra["account_model"] = am = result.account_model
+        click.echo(f"  account model (out of fold): average precision {am['average_precision']:.4f}", err=True)
+        for target, op in am["operating_points"].items():
+            click.echo(f"    {target}: " + (f"precision {op['precision']:.4f}, recall {op['recall']:.4f}, "
+                                            f"{op['flagged']:,} flagged, threshold {op['threshold']:.6g}" if op else "not reached"), err=True)
+        click.echo(f"  per-account scores and drivers -> {out_dir / 'account_scores.csv'}", err=True)
     if extra:
         (out_dir / "evaluation.json").write_text(json.dumps(extra, indent=2) + "\n", encoding="utf-8")
     if home is not None:

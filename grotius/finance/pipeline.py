@@ -30,6 +30,8 @@ class Result:
     seconds: dict[str, float] = field(default_factory=dict)
     transactions: int = 0
     model: dict[str, Any] | None = None
+    account_model: dict[str, Any] | None = None
+    account_scores: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         per: dict[str, int] = {}
@@ -44,6 +46,8 @@ class Result:
             "alerts_per_typology": per,
             "seconds": self.seconds,
             **({"model": self.model} if self.model else {}),
+            **({"account_model": {k: v for k, v in self.account_model.items() if k != "pr_curve"}}
+               if self.account_model else {}),
         }
 
 
@@ -105,7 +109,10 @@ def analyse(
     progress: Progress | None = None,
     engine_options: dict[str, Any] | None = None,
     train: bool = False,
+    account_labels: dict[str, int] | None = None,
 ) -> Result:
+    """With ``train``: account labels train the account score (``account_model.py``);
+    labelled transactions, or no account labels, train the transaction score (``model.py``)."""
     params = params or Params()
     typologies_of(params)
     work = Path(tempfile.mkdtemp(prefix="grotius-finance-"))
@@ -127,7 +134,15 @@ def analyse(
         alerts, seconds = detect(eng, params, progress, fmt)
         seconds = {"import": t_import, "load": t_load, **seconds}
         result = Result(alerts, report, eng.name, eng.version, {k: round(v, 3) for k, v in seconds.items()}, n)
-        if train:
+        if train and account_labels is not None:
+            from .account_model import train_accounts
+
+            if progress:
+                progress("account model", 0, 1)
+            t0 = time.perf_counter()
+            result.account_model, result.account_scores = train_accounts(eng, alerts, account_labels)
+            result.seconds["account_model"] = round(time.perf_counter() - t0, 3)
+        if train and (account_labels is None or report.labelled):
             from .model import train_and_evaluate
 
             if progress:
@@ -159,6 +174,13 @@ def write_results(result: Result, out_dir: Path, params: Params) -> None:
         w.writerow(["transaction", "score", "alerts", "typologies"])
         for tx, score, n, typs in rank_transactions(result.alerts):
             w.writerow([tx, score, n, " ".join(typs)])
+    if result.account_scores:
+        with (out_dir / "account_scores.csv").open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["account", "score", "fold", "label", "in_alert", "drivers"])
+            for r in sorted(result.account_scores, key=lambda r: (-r["score"], r["account"])):
+                # repr keeps every digit, so thresholds in evaluation.json select the same rows
+                w.writerow([r["account"], repr(r["score"]), r["fold"], r["label"], r["in_alert"], r["drivers"]])
     summary = result.summary()
     summary["parameters"] = params.to_dict()
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
