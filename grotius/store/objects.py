@@ -40,14 +40,29 @@ def version_of(obj: dict[str, Any]) -> str:
     return norm_ts(v) if isinstance(v, str) else ""
 
 
+#: property name -> 1 (holds one reference), 2 (a list of them) or 0; the same few dozen
+#: names recur in every object, and one probe costs less than two endswith calls
+_REF_KIND: dict[str, int] = {}
+
+
+def _ref_kind(key: str) -> int:
+    kind = 0 if key in _SKIP_REFS else 1 if key.endswith("_ref") else 2 if key.endswith("_refs") else 0
+    if len(_REF_KIND) < 4096:
+        _REF_KIND[key] = kind
+    return kind
+
+
 def refs_of(obj: dict[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
+    kinds = _REF_KIND
     for key, value in obj.items():
-        if key in _SKIP_REFS:
-            continue
-        if key.endswith("_ref") and isinstance(value, str):
-            out.append((key, value))
-        elif key.endswith("_refs") and isinstance(value, list):
+        kind = kinds.get(key)
+        if kind is None:
+            kind = _ref_kind(key)
+        if kind == 1:
+            if isinstance(value, str):
+                out.append((key, value))
+        elif kind == 2 and isinstance(value, list):
             out.extend((key, v) for v in value if isinstance(v, str))
     return out
 
@@ -66,8 +81,13 @@ def row_parts(obj: dict[str, Any]) -> Parts:
     for g in obj.get("granular_markings") or ():
         if isinstance(g, dict) and "marking_ref" in g and g["marking_ref"] not in mids:
             mids.append(g["marking_ref"])
-    return (dumps(obj), version_of(obj), norm_ts(obj.get("created") or ""),
-            norm_ts(obj.get("modified") or ""), refs_of(obj), mids, markings.marked_level(obj))
+    created, modified = obj.get("created") or "", obj.get("modified") or ""
+    mod = norm_ts(modified)
+    # the same string object where the values agree (most objects): one normalisation,
+    # and the worker's results carry it once
+    cre = mod if created == modified else norm_ts(created)
+    version = mod if modified and isinstance(modified, str) else version_of(obj)
+    return (dumps(obj), version, cre, mod, refs_of(obj), mids, markings.marked_level(obj))
 
 
 checkpool.ANALYSERS[ROW] = row_parts
