@@ -98,7 +98,7 @@ def _rematch(tx: Tx, node: "Node", vids: list[int]) -> int:
     stored = []
     for chunk in index._chunks(sorted(pks)):
         for pk, oid, otype, version, date_added, tlp, source, raw in tx.query(
-            f"SELECT pk, id, type, version, date_added, tlp, source, raw FROM objects WHERE pk IN ({','.join('?' * len(chunk))}) ORDER BY date_added",
+            f"SELECT pk, id, type, version, date_added, tlp, source, raw FROM objects WHERE pk IN ({','.join('?' * len(chunk))}) ORDER BY pk",
             chunk,
         ):
             stored.append(Stored(pk, oid, otype, version, date_added, tlp, source, None, orjson.loads(raw)))

@@ -139,7 +139,7 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            # a node's working set (id and date_added indexes) should stay in memory as the
+            # a node's working set (the id index, the newest table pages) should stay in memory as the
             # store grows; checkpoints in larger steps (64 MiB) keep commits of big batches
             # cheap
             conn.execute("PRAGMA cache_size=-262144")

@@ -333,9 +333,6 @@ def iter_objects(
     if types:
         where.append(f"type IN ({','.join('?' * len(types))})")
         params.extend(types)
-    if since_us is not None:
-        where.append("date_added > ?")
-        params.append(since_us)
     if tlp_max is not None:
         allowed = [lvl for lvl in markings.LEVELS if markings.allows(tlp_max, lvl)]
         where.append(f"tlp IN ({','.join('?' * len(allowed))})")
@@ -345,7 +342,8 @@ def iter_objects(
             "version = (SELECT MAX(o2.version) FROM objects o2 WHERE o2.id = objects.id)"
         )
     sql = f"SELECT {_COLS} FROM objects WHERE {' AND '.join(where)} ORDER BY pk LIMIT {int(batch)}"
-    last = -1
+    # pk == date_added for every version: "added after" starts the key range there
+    last = -1 if since_us is None else max(-1, since_us)
     while True:
         rows = store.query(sql, (last, *params))
         for r in rows:

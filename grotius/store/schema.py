@@ -97,4 +97,13 @@ CREATE INDEX objects_stats ON objects (type, tlp, created_by_ref, source)
 DROP INDEX objects_created_by;
 DROP INDEX objects_source
 """,
+    # 5: every stored version paid for two index entries no query needs: objects_date_added
+    # orders rows as the primary key does (put() gives a version's pk and date_added the
+    # same node clock stamp, so queries order and bound by pk), and objects_stats, which the
+    # dashboard now replaces by the type, tlp, created_by and source indexes (its counts
+    # are per column, never per combination)
+    """
+DROP INDEX objects_date_added;
+DROP INDEX objects_stats
+""",
 ]

@@ -121,12 +121,21 @@ class SearchQuery:
             if bound is None:
                 continue
             if self.time_field == "date_added":
-                clauses.append(f"o.date_added {op} ?")
+                clauses.append(f"{self.added_column(tlp_max)} {op} ?")
                 params.append(int(bound.timestamp() * 1_000_000))
             else:
                 clauses.append(f"o.modified {op} ?")
                 params.append(norm_ts(bound.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")))
         return (" AND ".join(clauses) or "1=1"), params
+
+    def added_column(self, tlp_max: str | None = None) -> str:
+        """The column that orders and bounds by date_added: every version's pk equals its
+        date_added, and there is no index on date_added alone. A filter on type, TLP,
+        creator or source walks that column's (column, date_added) index in date_added
+        order; without one, the table itself is in pk order."""
+        if self.types or self.tlp or tlp_max is not None or self.created_by or self.source:
+            return "o.date_added"
+        return "o.pk"
 
     def params(self) -> dict[str, Any]:
         """The query as URL parameters (for paging links and the export link)."""
@@ -196,7 +205,7 @@ def run(store: Store, query: SearchQuery, tlp_max: str | None = None) -> Result:
     offset = (query.page - 1) * query.per_page
     rows = store.query(
         "SELECT o.pk, o.id, o.type, o.version, o.date_added, o.tlp, o.source, o.created_by_ref, o.raw "
-        f"FROM objects o WHERE {where} ORDER BY o.date_added DESC LIMIT {int(query.per_page)} "
+        f"FROM objects o WHERE {where} ORDER BY {query.added_column(tlp_max)} DESC LIMIT {int(query.per_page)} "
         f"OFFSET {int(offset)}",
         params,
     )
