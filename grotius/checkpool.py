@@ -56,26 +56,38 @@ def check_one(obj: Any, position: int, analysers: Sequence[tuple[str, Analyser]]
     return problems, {name: fn(obj) for name, fn in analysers}
 
 
+def check_all(objs: Sequence[Any], positions: Sequence[int], analysers: Sequence[tuple[str, Analyser]]) -> list[Checked]:
+    """``[check_one(o, p, analysers) for o, p in zip(objs, positions)]``, one step at a
+    time over all the objects (validation, then each analyser): the same pure functions,
+    but a loop that runs one of them keeps its code and caches hot, where one that ran all
+    of them per object kept evicting them (about a fifth of the worker's time, measured)."""
+    from .stix.validate import check
+
+    problems = [check(o, position=p) for o, p in zip(objs, positions)]
+    valid = [o for o, pr in zip(objs, problems) if not pr]
+    names = [name for name, _ in analysers]
+    results = zip(*[[fn(o) for o in valid] for _, fn in analysers])
+    out: list[Checked] = []
+    append = out.append
+    for pr in problems:
+        if pr:
+            append((pr, {}))
+        else:
+            append((pr, dict(zip(names, next(results))) if names else {}))
+    return out
+
+
 def _check_batch(payload: bytes, positions: list[int], analysers: list[tuple[str, Analyser]]) -> bytes:
     # a batch allocates some hundred thousand containers and forms no cycle; the cyclic
     # collector would walk them, and everything else this process holds, over and over
     paused = gc.isenabled()
     gc.disable()
     try:
-        from .stix.validate import check
-
-        # check_one inlined (its import and call cost about a microsecond per object);
+        out: list[Checked | None] = check_all(_unpack(payload), positions, analysers)  # type: ignore[assignment]
         # the problems of rejected objects travel apart, so the rest can go by marshal
-        out: list[Checked | None] = []
-        append = out.append
-        rejected: list[tuple[int, list[InvalidInput]]] = []
-        for i, (o, p) in enumerate(zip(_unpack(payload), positions)):
-            problems = check(o, position=p)
-            if problems:
-                rejected.append((i, problems))
-                append(None)
-            else:
-                append((problems, {name: fn(o) for name, fn in analysers}))
+        rejected = [(i, c) for i, c in enumerate(out) if c[0]]  # type: ignore[index]
+        for i, _ in rejected:
+            out[i] = None
         head = pickle.dumps(rejected, protocol=pickle.HIGHEST_PROTOCOL) if rejected else b""
         return len(head).to_bytes(8, "little") + head + _pack(out)
     finally:
@@ -89,8 +101,8 @@ def _results(data: bytes) -> list[Checked]:
     n = int.from_bytes(view[:8], "little")
     out = _unpack(view[8 + n:])
     if n:
-        for i, problems in pickle.loads(view[8:8 + n]):
-            out[i] = (problems, {})
+        for i, rejected in pickle.loads(view[8:8 + n]):
+            out[i] = rejected
     return out
 
 
@@ -183,7 +195,7 @@ def checked(
     analysers = list(ANALYSERS.items())
     if not workers:
         for batch in batches:
-            yield [check_one(o, p, analysers) for p, o in batch]
+            yield check_all([o for _, o in batch], [p for p, _ in batch], analysers)
         return
     window = (AHEAD + 1) * workers
     futures: deque[Future[bytes]] = deque()

@@ -152,7 +152,12 @@ def test_batch_results_equal_checking_in_this_process() -> None:
     assert {"store.row", "correlate.extract"} <= set(checkpool.ANALYSERS)
     positions = [p * 3 + 1 for p in range(len(objs))]
     expected = [checkpool.check_one(o, p, analysers) for o, p in zip(objs, positions)]
-    got = checkpool._results(checkpool._check_batch(checkpool._encode(objs), positions, analysers))
+    encoded = checkpool._check_batch(checkpool._encode(objs), positions, analysers)
+    # the analysers of the node return built-in types only, so the results go by marshal
+    # (a named tuple or a dataclass among them would send every batch by pickle)
+    head = int.from_bytes(encoded[:8], "little")
+    assert encoded[8 + head:9 + head] == b"M"
+    got = checkpool._results(encoded)
     assert sum(bool(problems) for problems, _ in expected) >= len(BAD_OBJECTS) + 2
     assert len(got) == len(expected)
     for o, e, g in zip(objs, expected, got):
@@ -197,3 +202,19 @@ def test_row_parts_agree_with_the_plain_reading() -> None:
     for o in objs:
         assert _same(row_parts(o), _row_parts_reference(o)), o
     assert any(refs_of(o) for o in objs)
+
+
+def test_checking_step_by_step_equals_checking_object_by_object() -> None:
+    """check_all (validation over the batch, then each analyser) is check_one per object."""
+    from grotius.correlate import hook
+    from grotius.store import objects  # noqa: F401  (registers the row parts)
+
+    hook.register()
+    objs = [*[b for b, _ in BAD_OBJECTS.values()], *bundle(400, seed=15)["objects"], *_tricky()]
+    positions = list(range(len(objs)))
+    for analysers in ([], list(checkpool.ANALYSERS.items())):
+        got = checkpool.check_all(objs, positions, analysers)
+        expected = [checkpool.check_one(o, p, analysers) for o, p in zip(objs, positions)]
+        assert len(got) == len(expected)
+        assert all(_same(g, e) for g, e in zip(got, expected))
+    assert checkpool.check_all([], [], list(checkpool.ANALYSERS.items())) == []
