@@ -99,3 +99,26 @@ def test_amounts_stay_exact_decimals_on_both_engines(runs: dict[str, Result]) ->
         assert [t["amount"] for t in exact.explanation["evidence"]["transactions"]] == list(EXACT)
         big = [t for a in result.alerts for t in a.explanation["evidence"]["transactions"] if t["amount"] == BIG]
         assert big and {a.typology for a in result.alerts if big[0]["id"] in a.transactions} >= {"fan_in"}
+
+
+def test_account_features_are_the_same_on_both_engines(spark: Engine, tmp_path: Path) -> None:
+    pytest.importorskip("scipy", reason="account features need grotius[finance-ml]")
+    import numpy as np
+
+    from grotius.finance.account_model import account_features, pair_table
+    from grotius.finance.formats import to_canonical
+
+    net = generate(accounts=40, transactions=150, per_typology=1, seed=4)
+    write_amlworld(net, tmp_path / "g.csv")
+    to_canonical(tmp_path / "g.csv", "amlworld", tmp_path / "c.csv")
+    duck = DuckDBEngine()
+    graphs = []
+    for engine in (spark, duck):
+        engine.load_transactions(tmp_path / "c.csv")
+        graphs.append(pair_table(engine, ["nobody"]))
+    s, d = graphs
+    assert s.accounts == d.accounts and "nobody" in d.accounts and len(d.src) > 100
+    for col in ("src", "dst", "n", "total", "smallest"):
+        assert np.array_equal(getattr(s, col), getattr(d, col)), col
+    assert np.array_equal(account_features(s, [])[1], account_features(d, [])[1], equal_nan=True)
+    duck.close()
