@@ -143,3 +143,47 @@ def test_pk_is_date_added_and_newest_first_orders_agree(make_node: Any) -> None:
     assert unfiltered == sorted(unfiltered, reverse=True)
     capped = [h.pk for h in search.run(node.store, search.SearchQuery(per_page=500), tlp_max="amber").hits]
     assert capped == [pk for pk in unfiltered if pk in set(capped)] and len(capped) < len(unfiltered)
+
+
+REBUILT = {  # table -> (area, migration number, rowid-table definition it replaced)
+    "object_markings": ("store", 6, "CREATE TABLE object_markings (pk INTEGER NOT NULL, marking_id TEXT NOT NULL, "
+                                    "PRIMARY KEY (pk, marking_id))"),
+    "correlate_mentions": ("correlate", 2, "CREATE TABLE correlate_mentions (vid INTEGER NOT NULL, pk INTEGER NOT NULL, "
+                                           "src TEXT NOT NULL, PRIMARY KEY (vid, pk))"),
+    "audit_objects": ("sharing", 5, "CREATE TABLE audit_objects (object_id TEXT NOT NULL, seq INTEGER NOT NULL, "
+                                    "PRIMARY KEY (object_id, seq))"),
+}
+
+
+def test_upgrade_rebuilds_composite_key_tables_without_rowid(make_node: Any) -> None:
+    """SQLite nodes from before these migrations have rowid tables; the upgrade rebuilds
+    them keyed by their primary key and keeps every row. PostgreSQL only records the step."""
+    import grotius.correlate  # noqa: F401  (the hook fills correlate_mentions)
+
+    node = make_node()
+    rng = random.Random(4)
+    ingest(node, _identities())
+    ingest(node, [_version(i, d, rng) for i in range(10) for d in (1, 2)])
+    before = {t: sorted(node.store.query(f"SELECT * FROM {t}")) for t in REBUILT}
+    assert all(before.values())
+    with node.store.transaction() as tx:
+        for table, (area, number, old) in REBUILT.items():
+            if node.store.dialect == "sqlite":
+                tx.execute(f"ALTER TABLE {table} RENAME TO {table}_kept")
+                tx.execute(old)
+                tx.execute(f"INSERT INTO {table} SELECT * FROM {table}_kept")
+                tx.execute(f"DROP TABLE {table}_kept")
+            tx.execute("DELETE FROM schema_migrations WHERE area = ? AND number = ?", (area, number))
+    assert sorted(migrate(node.store)) == sorted((a, n) for a, n, _ in REBUILT.values())
+    for table in REBUILT:
+        assert sorted(node.store.query(f"SELECT * FROM {table}")) == before[table]
+        if node.store.dialect == "sqlite":
+            sql = node.store.query_one("SELECT sql FROM sqlite_master WHERE name = ?", (table,))[0]
+            assert sql.rstrip().endswith("WITHOUT ROWID")
+    counts = {t: node.store.query_one(f"SELECT COUNT(*) FROM {t}")[0] for t in REBUILT}
+    third = [_version(i, 3, rng) for i in range(10)]
+    assert ingest(node, third).stored == 10  # the rebuilt tables take new rows
+    assert node.store.query_one("SELECT COUNT(*) FROM audit_objects")[0] == counts["audit_objects"] + 10
+    assert node.store.query_one("SELECT COUNT(*) FROM object_markings")[0] == counts["object_markings"] + sum(
+        len(o.get("object_marking_refs", ())) for o in third)
+    assert node.store.query_one("SELECT COUNT(*) FROM correlate_mentions")[0] > counts["correlate_mentions"]

@@ -6,7 +6,9 @@ correlation table's failure mode). IP bounds are fixed-width hex text because IP
 not fit a 64-bit integer column and text compares the same way on both engines.
 """
 
-MIGRATIONS: list[str] = [
+from grotius.store.migrate import without_rowid
+
+MIGRATIONS: list[str | dict[str, str]] = [
     """
 CREATE TABLE correlate_values (
     vid {pk},
@@ -72,4 +74,7 @@ CREATE TABLE correlate_lead_values (
 );
 CREATE INDEX correlate_lead_values_vid ON correlate_lead_values (vid)
 """,
+    # 2: one B-tree fewer written per mention on SQLite
+    without_rowid("correlate_mentions", "vid INTEGER NOT NULL, pk INTEGER NOT NULL, src TEXT NOT NULL", "vid, pk",
+                  ["CREATE INDEX correlate_mentions_pk ON correlate_mentions (pk)"]),
 ]

@@ -1,6 +1,8 @@
 """Core tables: object versions, markings, references, collections, users, the node clock."""
 
-MIGRATIONS: list[str] = [
+from .migrate import without_rowid
+
+MIGRATIONS: list[str | dict[str, str]] = [
     """
 CREATE TABLE objects (
     pk {pk},
@@ -106,4 +108,7 @@ DROP INDEX objects_source
 DROP INDEX objects_date_added;
 DROP INDEX objects_stats
 """,
+    # 6: most stored versions write a marking row: one B-tree fewer per row on SQLite
+    without_rowid("object_markings", "pk INTEGER NOT NULL, marking_id TEXT NOT NULL", "pk, marking_id",
+                  ["CREATE INDEX object_markings_marking ON object_markings (marking_id)"]),
 ]
