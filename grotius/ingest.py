@@ -154,7 +154,20 @@ def _no_gc(large: bool) -> Iterator[None]:
         yield
     finally:
         if paused:
+            _to_oldest_generation()
             gc.enable()
+
+
+def _to_oldest_generation() -> None:
+    """Move every tracked object to the collector's oldest generation without walking
+    them. The containers made while it was paused are otherwise all in the youngest
+    one, and the first collections after the pause walk every one of them as they age
+    through the generations (at 100,000 objects: 0.17 s after reading, 0.46 s as
+    ingest began, 0.09 s after it; about 7 µs per object). freeze() and unfreeze() are
+    two list splices; they are skipped if something else keeps objects frozen."""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
 
 
 def read(data: bytes) -> list[Item]:
@@ -266,6 +279,15 @@ def ingest(
     items = [
         it if isinstance(it, Item) else Item(i, obj=it) for i, it in enumerate(source_items)
     ]
+    large = len(items) >= checkpool.PARALLEL_MIN
+    with _no_gc(large):
+        return _ingest(node, items, large, collection, source, strict_refs, progress, quiet)
+
+
+def _ingest(
+    node: "Node", items: list[Item], large: bool, collection: str | None, source: str | None,
+    strict_refs: bool, progress: bool, quiet: bool,
+) -> Summary:
     summary = Summary()
     bar = _progress(len(items)) if progress and not quiet else None
     in_input = {
@@ -276,20 +298,18 @@ def ingest(
     batches = [items[start : start + BATCH] for start in range(0, len(items), BATCH)]
     readable = [[(it.position, it.obj) for it in b if it.error is None] for b in batches]
     workers = checkpool.workers_for(len(items))
-    large = len(items) >= checkpool.PARALLEL_MIN
     per_commit = max(1, COMMIT_EVERY // BATCH) if large else 1
     checks_of = checkpool.checked(readable, workers)
     try:
-        with _no_gc(large):
-            for first in range(0, len(batches), per_commit):
-                # batches of one group share a transaction (nested ones join it): each
-                # object is still stored whole or not at all
-                with node.store.transaction():
-                    for batch in batches[first : first + per_commit]:
-                        _one_batch(node, batch, next(checks_of), in_input, strict_refs,
-                                   collection, source, summary)
-                        if bar is not None:
-                            bar[0].update(bar[1], advance=len(batch))
+        for first in range(0, len(batches), per_commit):
+            # batches of one group share a transaction (nested ones join it): each
+            # object is still stored whole or not at all
+            with node.store.transaction():
+                for batch in batches[first : first + per_commit]:
+                    _one_batch(node, batch, next(checks_of), in_input, strict_refs,
+                               collection, source, summary)
+                    if bar is not None:
+                        bar[0].update(bar[1], advance=len(batch))
     finally:
         checks_of.close()
         if bar is not None:
