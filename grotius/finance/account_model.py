@@ -241,8 +241,9 @@ def fold_of(y: Any, folds: int = FOLDS, seed: int = 0) -> Any:
 
 def out_of_fold(X: Any, y: Any, fold: Any, seed: int = 0) -> tuple[Any, Any, list[Any]]:
     """(scores, contributions, training index sets): each account scored by the model of
-    the one fold that left it out. A contribution is how much the score drops when that
-    feature is set to its median over all accounts (positive: the value raised the score)."""
+    the one fold that left it out. A contribution is how much the model's log-odds drop
+    when that feature is set to its median over all accounts (positive: the value raised
+    the score); log-odds, because near a score of 1 probabilities hardly move."""
     import numpy as np
     from sklearn.ensemble import HistGradientBoostingClassifier
     from threadpoolctl import threadpool_limits
@@ -258,13 +259,14 @@ def out_of_fold(X: Any, y: Any, fold: Any, seed: int = 0) -> tuple[Any, Any, lis
             trained_on.append(train)
             clf = HistGradientBoostingClassifier(random_state=seed, **MODEL_PARAMS).fit(X[train], y[train])
             Xt = X[test]
-            scores[test] = p = clf.predict_proba(Xt)[:, 1]
+            scores[test] = clf.predict_proba(Xt)[:, 1]
+            logit = clf.decision_function(Xt)
             for j in range(X.shape[1]):
                 if np.isnan(median[j]):
                     continue
                 Xj = Xt.copy()
                 Xj[:, j] = median[j]
-                contrib[test, j] = p - clf.predict_proba(Xj)[:, 1]
+                contrib[test, j] = logit - clf.decision_function(Xj)
     return scores, contrib, trained_on
 
 
@@ -322,7 +324,7 @@ def train_accounts(engine: Engine, alerts: list[Alert], labels: dict[str, int], 
         rows.append({
             "account": a, "score": float(scores[i]), "fold": int(fold[i]), "label": int(y[i]),
             "in_alert": int(a in alerted),
-            "drivers": "; ".join(f"{names[j]}={_num(X[i, j])} ({contrib[i, j]:+.3f})" for j in top),
+            "drivers": "; ".join(f"{names[j]}={_num(X[i, j])} ({contrib[i, j]:+.2f})" for j in top),
         })
     evaluation = {
         "protocol": f"stratified {FOLDS}-fold cross-validation over labelled accounts; every account scored "
