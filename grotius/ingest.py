@@ -354,20 +354,27 @@ def _check_refs(
     node: "Node", good: list[Item], in_input: set[str], strict: bool, summary: Summary
 ) -> list[Item]:
     """Marking references must resolve; so must relationship/sighting ends when strict."""
+    # gathered whole and filtered once: most objects name the same few markings, and a
+    # generator per object cost more than the lookups (checked objects: marking
+    # references are strings)
     wanted: set[str] = set()
+    strict_props = _STRICT_REFS if strict else {}
     for it in good:
         o = it.obj
-        wanted.update(m for m in o.get("object_marking_refs") or () if m not in in_input)
-        wanted.update(
-            g["marking_ref"] for g in o.get("granular_markings") or ()
-            if isinstance(g, dict) and isinstance(g.get("marking_ref"), str) and g["marking_ref"] not in in_input
-        )
-        if strict:
-            for prop in _STRICT_REFS.get(o.get("type", ""), ()):
+        m = o.get("object_marking_refs")
+        if m:
+            wanted.update(m)
+        g = o.get("granular_markings")
+        if g:
+            wanted.update(x["marking_ref"] for x in g if isinstance(x, dict) and isinstance(x.get("marking_ref"), str))
+        props = strict_props.get(o.get("type", ""))
+        if props:
+            for prop in props:
                 ref = o.get(prop)
-                if isinstance(ref, str) and ref not in in_input:
+                if isinstance(ref, str):
                     wanted.add(ref)
-    wanted -= set(markings.LEVEL_OF_ID)
+    wanted -= in_input
+    wanted.difference_update(markings.LEVEL_OF_ID)
     known: set[str] = set()
     ids = sorted(wanted)
     for i in range(0, len(ids), 500):

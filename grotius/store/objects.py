@@ -172,13 +172,12 @@ def put(
     computed elsewhere.
     """
     cid = collection_id(tx, collection) if collection else None
-    parts: list[Parts] = []
-    for i, o in enumerate(objects):
-        d = derived[i] if derived is not None else None
-        parts.append(d[ROW] if d and ROW in d else row_parts(o))
-    keyed = [(o["id"], p[1]) for o, p in zip(objects, parts)]
+    if derived is None:
+        parts = [row_parts(o) for o in objects]
+    else:
+        parts = [d[ROW] if d and ROW in d else row_parts(o) for o, d in zip(objects, derived)]
     held: dict[tuple[str, str], Row] = {}
-    ids = sorted({k[0] for k in keyed})
+    ids = sorted({o["id"] for o in objects})
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         marks = ",".join("?" * len(chunk))
@@ -191,10 +190,11 @@ def put(
     results: list[Stored | Conflict] = []
     fresh: list[tuple[Stored, Parts]] = []
     seen_in_batch: dict[tuple[str, str], Stored] = {}
-    for obj, key, part in zip(objects, keyed, parts):
+    for obj, part in zip(objects, parts):
         raw = part[0]
-        if key in seen_in_batch:
-            prev = seen_in_batch[key]
+        key = (obj["id"], part[1])
+        prev = seen_in_batch.get(key)
+        if prev is not None:
             results.append(_same_or_conflict(prev.raw, prev, raw, obj))
             continue
         row = held.get(key)
@@ -209,11 +209,10 @@ def put(
             if isinstance(res, Stored):
                 seen_in_batch[key] = res
             continue
-        st = Stored(
-            pk=0, id=key[0], type=obj["type"], version=key[1], date_added=0,
-            tlp=part[6] or default_tlp, source=source,
-            collection=collection, obj=obj, raw=raw,
-        )
+        # positional: this runs once per new version (pk, id, type, version, date_added,
+        # tlp, source, collection, obj, status, raw)
+        st = Stored(0, key[0], obj["type"], key[1], 0, part[6] or default_tlp, source, collection, obj,
+                    "stored", raw)
         fresh.append((st, part))
         seen_in_batch[key] = st
         results.append(st)
