@@ -218,3 +218,18 @@ def test_checking_step_by_step_equals_checking_object_by_object() -> None:
         assert len(got) == len(expected)
         assert all(_same(g, e) for g, e in zip(got, expected))
     assert checkpool.check_all([], [], list(checkpool.ANALYSERS.items())) == []
+
+
+def test_correlation_analysis_agrees_with_the_plain_form() -> None:
+    from grotius.correlate import hook, index
+    from grotius.correlate.extract import extract
+
+    objs = [*bundle(1500, seed=16)["objects"], GOOD, *[b for b, _ in BAD_OBJECTS.values() if isinstance(b, dict)]]
+    plain = 0
+    for o in objs:
+        ex = extract(o)
+        expected = ([tuple(m) for m in ex.mentions], [tuple(u) for u in ex.unreduced],
+                    [(m.kind, m.value, *index.columns(m.kind, m.value)) for m in ex.mentions])
+        assert _same(hook.analyse(o), expected), o
+        plain += not ex.mentions
+    assert 0 < plain < len(objs)

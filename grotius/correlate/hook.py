@@ -150,8 +150,11 @@ def analyse(obj: dict[str, Any]) -> Analysed:
     """What the ingest worker computes for the hook: the object's values (mentions and
     what could not be reduced) and, per value, its index columns and MISP list names
     (a third of the hook's work otherwise). Plain tuples: they cross a process boundary,
-    where unpickling named tuples and dataclasses cost ten times more (measured)."""
+    where named tuples and dataclasses cost ten times more to unpickle (measured) and
+    marshal refuses them (grotius.checkpool)."""
     ex = extract(obj)
+    if not ex.mentions:  # about half the objects: no comprehensions to run
+        return [], [tuple(u) for u in ex.unreduced] if ex.unreduced else [], []  # type: ignore[misc]
     return ([tuple(m) for m in ex.mentions], [tuple(u) for u in ex.unreduced],  # type: ignore[misc]
             [(m.kind, m.value, *index.columns(m.kind, m.value)) for m in ex.mentions])
 
