@@ -162,16 +162,19 @@ def correlate(tx: Tx, node: "Node", stored: Sequence[Stored], extractions: dict[
 def _held_from_others(tx: Tx, source: str) -> bool:
     """Whether any stored version has a source other than ``source`` ("" = local, stored
     as NULL). Mentions carry their object's source, so without such a version no held
-    mention can pair with ``source``'s objects. Each probe is one seek in the
-    (source, date_added) index."""
-    if source == "":
-        probes = ["source > ''"]
-    else:
-        probes = ["source IS NULL", "source < ?", "source > ?"]
-    for where in probes:
-        if tx.query_one(f"SELECT 1 FROM objects WHERE {where} LIMIT 1", (source,) if "?" in where else ()):
+    mention can pair with ``source``'s objects.
+
+    MIN and MAX read one end of the (source, date_added) index on both engines; a
+    ``source <> ?`` probe with LIMIT 1 may be planned as a table scan on PostgreSQL
+    (measured: 84 ms at 200,000 rows without statistics), and reading nothing, it scans
+    to the end. Only equality is compared here, never order, which is collation-free."""
+    for agg in ("MIN", "MAX"):
+        row = tx.query_one(f"SELECT {agg}(source) FROM objects")
+        if row is not None and row[0] is not None and row[0] != source:
             return True
-    return False
+    if source == "":
+        return False
+    return tx.query_one("SELECT 1 FROM objects WHERE source IS NULL LIMIT 1") is not None
 
 
 def _build(tx: Tx, node: "Node", incoming: Stored, held_pk: int, matches: list[index.Match], sources: int) -> dict[str, Any] | None:
