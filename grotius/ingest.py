@@ -170,8 +170,16 @@ def _to_oldest_generation() -> None:
         gc.unfreeze()
 
 
+#: an input of this size nearly always holds checkpool.PARALLEL_MIN objects or more (the
+#: objects of benchmarks/ingest.py average 400 bytes), so its checking worker is started
+#: before it is read
+PRESTART_BYTES = 8 * 1024 * 1024
+
+
 def read(data: bytes) -> list[Item]:
     """Split an input into items: bundle, JSON array, one object, or JSON lines."""
+    if len(data) >= PRESTART_BYTES:
+        checkpool.prestart(checkpool.PARALLEL_MIN)
     with _no_gc(len(data) >= GC_PAUSE_BYTES):
         return _read(data)
 

@@ -83,6 +83,24 @@ def test_a_dead_worker_costs_speed_never_a_result(node, monkeypatch):
     assert s2.rejected == 0 and checkpool._pool is not None
 
 
+def test_reading_a_large_input_starts_the_worker_that_then_checks_it(node, monkeypatch):
+    import grotius.ingest as ingest_mod
+
+    data = _input()
+    monkeypatch.setattr(ingest_mod, "PRESTART_BYTES", len(data))
+    checkpool.shutdown()
+    monkeypatch.setenv("GROTIUS_INGEST_WORKERS", "0")
+    read(data)
+    assert checkpool._pool is None, "no worker is started when none is wanted"
+    monkeypatch.setenv("GROTIUS_INGEST_WORKERS", "1")
+    items = read(data)
+    pool = checkpool._pool
+    assert pool is not None
+    s = ingest(node, items)
+    assert checkpool._pool is pool, "the ingest used the worker started while reading"
+    assert s.rejected == len(BAD_OBJECTS) + 1 and s.stored > 2500
+
+
 def test_a_bad_worker_setting_is_named(node, monkeypatch):
     from grotius.exc import ConfigError
 
