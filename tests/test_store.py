@@ -94,12 +94,12 @@ def test_migrations_are_idempotent_and_refuse_a_newer_schema(node):
 
 def test_upgrade_of_an_existing_node_keeps_its_data(node, monkeypatch):
     """A newer Grotius adds a migration; opening the node applies it and loses nothing."""
-    import grotius.assessment.schema as area
+    import grotius.finance.schema as area
 
     ingest(node, [IND])
     monkeypatch.setattr(area, "MIGRATIONS", [*area.MIGRATIONS, "CREATE TABLE upgrade_probe (x {bigint})"])
     applied = migrate(node.store)
-    assert ("assessment", len(area.MIGRATIONS)) in applied
+    assert ("finance", len(area.MIGRATIONS)) in applied
     assert objects.get(node.store, IND["id"]).obj == IND
     assert node.store.query("SELECT COUNT(*) FROM upgrade_probe") == [(0,)]
 

@@ -20,8 +20,6 @@ AREAS: tuple[str, ...] = (
     "correlate",
     "matching",
     "finance",
-    "maritime",
-    "assessment",
 )
 
 

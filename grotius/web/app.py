@@ -39,8 +39,6 @@ AREA_MODULES: list[str] = [
     "grotius.matching.entities_api",
     "grotius.matching.fuzzy_api",
     "grotius.matching.rfi_api",
-    "grotius.maritime.api",
-    "grotius.assessment.api",
     "grotius.audit.api",
 ]
 
