@@ -258,16 +258,42 @@ def out_of_fold(X: Any, y: Any, fold: Any, seed: int = 0) -> tuple[Any, Any, lis
             train, test = np.where(fold != f)[0], np.where(fold == f)[0]
             trained_on.append(train)
             clf = HistGradientBoostingClassifier(random_state=seed, **MODEL_PARAMS).fit(X[train], y[train])
-            Xt = X[test]
-            scores[test] = clf.predict_proba(Xt)[:, 1]
-            logit = clf.decision_function(Xt)
-            for j in range(X.shape[1]):
-                if np.isnan(median[j]):
-                    continue
-                Xj = Xt.copy()
-                Xj[:, j] = median[j]
-                contrib[test, j] = logit - clf.decision_function(Xj)
+            scores[test] = clf.predict_proba(X[test])[:, 1]
+            contrib[test] = contributions(clf, X[test], median)
     return scores, contrib, trained_on
+
+
+def fit_all(X: Any, y: Any, seed: int = 0) -> Any:
+    """The model to apply to new data: the same settings, fitted on every labelled account."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return HistGradientBoostingClassifier(random_state=seed, **MODEL_PARAMS).fit(X, y)
+
+
+def contributions(clf: Any, Xt: Any, median: Any) -> Any:
+    """Per account and feature: the model's log-odds minus its log-odds with that feature
+    set to ``median`` (positive: the value raised the score)."""
+    import numpy as np
+
+    contrib = np.zeros(Xt.shape)
+    logit = clf.decision_function(Xt)
+    for j in range(Xt.shape[1]):
+        if np.isnan(median[j]):
+            continue
+        Xj = Xt.copy()
+        Xj[:, j] = median[j]
+        contrib[:, j] = logit - clf.decision_function(Xj)
+    return contrib
+
+
+def drivers(names: list[str], x: Any, c: Any) -> str:
+    """The (at most three) features that raised one account's score most: ``name=value (+c)``."""
+    import numpy as np
+
+    top = [j for j in np.argsort(-c, kind="stable")[:3] if c[j] > 0]
+    return "; ".join(f"{names[j]}={_num(x[j])} ({c[j]:+.2f})" for j in top)
 
 
 def curve(y: Any, scores: Any) -> list[dict[str, float]]:
@@ -298,8 +324,11 @@ def operating_points(points: list[dict[str, float]]) -> dict[str, dict[str, floa
     }
 
 
-def train_accounts(engine: Engine, alerts: list[Alert], labels: dict[str, int], seed: int = 0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(evaluation, one row per labelled account with its out-of-fold score and drivers)."""
+def train_accounts(
+    engine: Engine, alerts: list[Alert], labels: dict[str, int], seed: int = 0
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """(evaluation, one row per labelled account with its out-of-fold score and drivers,
+    the model fitted on all labelled accounts as an ``account_file`` bundle)."""
     try:
         import numpy as np
         from sklearn.metrics import average_precision_score
@@ -318,14 +347,9 @@ def train_accounts(engine: Engine, alerts: list[Alert], labels: dict[str, int], 
     scores, contrib, _ = out_of_fold(X, y, fold, seed)
     points = curve(y, scores)
     alerted = {x for a in alerts for x in a.accounts}
-    rows = []
-    for i, a in enumerate(accounts):
-        top = [j for j in np.argsort(-contrib[i], kind="stable")[:3] if contrib[i, j] > 0]
-        rows.append({
-            "account": a, "score": float(scores[i]), "fold": int(fold[i]), "label": int(y[i]),
-            "in_alert": int(a in alerted),
-            "drivers": "; ".join(f"{names[j]}={_num(X[i, j])} ({contrib[i, j]:+.2f})" for j in top),
-        })
+    rows = [{"account": a, "score": float(scores[i]), "fold": int(fold[i]), "label": int(y[i]),
+             "in_alert": int(a in alerted), "drivers": drivers(names, X[i], contrib[i])}
+            for i, a in enumerate(accounts)]
     evaluation = {
         "protocol": f"stratified {FOLDS}-fold cross-validation over labelled accounts; every account scored "
                     "by the model of the fold that did not train on it",
@@ -336,7 +360,10 @@ def train_accounts(engine: Engine, alerts: list[Alert], labels: dict[str, int], 
         "operating_points": operating_points(points),
         "pr_curve": points,
     }
-    return evaluation, rows
+    from .account_file import bundle
+
+    model = bundle(fit_all(X, y, seed), names, np.nanmedian(X, axis=0), evaluation)
+    return evaluation, rows, model
 
 
 def _num(v: float) -> str:

@@ -100,6 +100,9 @@ def _params(sets: tuple[str, ...], typologies: tuple[str, ...]) -> Params:
               help="truth.json from `grotius finance generate` to report recall/precision per typology.")
 @click.option("--train", is_flag=True, help="Train and evaluate a scoring model: per account with --labels "
               "(out-of-fold scores in DIR/account_scores.csv), else per transaction (needs labels in the data).")
+@click.option("--account-model", "account_model", type=click.Path(path_type=Path), default=None,
+              help="Score every account with DIR/account_model.joblib saved by an earlier --labels --train run "
+              "(a pickle: only a file you trained yourself); writes DIR/account_scores.csv.")
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="GROTIUS_HOME", default=None,
               help="Also store the alerts as STIX objects in this node.")
 @click.option("--tlp", default=None, help="TLP of stored alerts (default: the node's default).")
@@ -107,11 +110,14 @@ def _params(sets: tuple[str, ...], typologies: tuple[str, ...]) -> Params:
 @_friendly
 def analyse_cmd(path: Path, fmt: str, engine: str, spark_master: str | None, out_dir: Path, sets: tuple[str, ...],
                 typologies: tuple[str, ...], skip_invalid: bool, labels: Path | None, truth: Path | None, train: bool,
-                home: Path | None, tlp: str | None, quiet: bool) -> None:
+                account_model: Path | None, home: Path | None, tlp: str | None, quiet: bool) -> None:
     """Find laundering typologies in PATH and write DIR/alerts.jsonl (one alert per line)."""
     from .pipeline import analyse
 
     params = _params(sets, typologies)
+    if account_model is not None and train:
+        raise InvalidInput("--account-model applies a trained model; it cannot be combined with --train",
+                           property="account_model")
     account_labels = None
     if labels is not None:
         from .formats import read_amlsim_accounts
@@ -121,7 +127,7 @@ def analyse_cmd(path: Path, fmt: str, engine: str, spark_master: str | None, out
     with _Progress(quiet) as prog:
         result = analyse(path, fmt, out_dir, engine=engine, params=params, skip_invalid=skip_invalid,
                          progress=prog, engine_options=options, train=train,
-                         account_labels=account_labels if train else None)
+                         account_labels=account_labels if train else None, account_model=account_model)
     rep = result.report
     click.echo(f"{rep.rows_read:,} rows read, {rep.rows_accepted:,} accepted, {rep.rows_rejected:,} rejected", err=True)
     for err in rep.errors[:10]:
@@ -153,6 +159,22 @@ def analyse_cmd(path: Path, fmt: str, engine: str, spark_master: str | None, out
             click.echo(f"    {target}: " + (f"precision {op['precision']:.4f}, recall {op['recall']:.4f}, "
                                             f"{op['flagged']:,} flagged, threshold {op['threshold']:.6g}" if op else "not reached"), err=True)
         click.echo(f"  per-account scores and drivers -> {out_dir / 'account_scores.csv'}", err=True)
+        click.echo(f"  model trained on all labelled accounts -> {out_dir / 'account_model.joblib'}", err=True)
+    if result.account_scoring:
+        sc = result.account_scoring
+        click.echo(f"  {sc['accounts']:,} accounts scored with {sc['model_file']}", err=True)
+        for target, op in sc["operating_points"].items():
+            click.echo(f"    {target}: " + (f"{op['flagged']:,} flagged at threshold {op['threshold']:.6g}" if op
+                                            else "not reached in training: no threshold"), err=True)
+        click.echo(f"  per-account scores and drivers -> {out_dir / 'account_scores.csv'}", err=True)
+        if account_labels is not None:
+            from .account_file import against_labels
+
+            extra["account_scoring"] = ev = against_labels(result.account_scores, account_labels, sc["operating_points"])
+            click.echo(f"  against --labels: average precision {ev['average_precision']}", err=True)
+            for target in sc["operating_points"]:
+                if target in ev:
+                    click.echo(f"    {target}: precision {ev[target]['precision']:.4f}, recall {ev[target]['recall']:.4f}", err=True)
     if extra:
         (out_dir / "evaluation.json").write_text(json.dumps(extra, indent=2) + "\n", encoding="utf-8")
     if home is not None:

@@ -32,6 +32,10 @@ class Result:
     model: dict[str, Any] | None = None
     account_model: dict[str, Any] | None = None
     account_scores: list[dict[str, Any]] = field(default_factory=list)
+    #: the model fitted on all labelled accounts (``account_file.bundle``), saved beside the results
+    account_model_file: dict[str, Any] | None = None
+    #: scoring with a saved model (``account_file.score_accounts``)
+    account_scoring: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         per: dict[str, int] = {}
@@ -48,6 +52,7 @@ class Result:
             **({"model": self.model} if self.model else {}),
             **({"account_model": {k: v for k, v in self.account_model.items() if k != "pr_curve"}}
                if self.account_model else {}),
+            **({"account_scoring": self.account_scoring} if self.account_scoring else {}),
         }
 
 
@@ -110,11 +115,21 @@ def analyse(
     engine_options: dict[str, Any] | None = None,
     train: bool = False,
     account_labels: dict[str, int] | None = None,
+    account_model: Path | None = None,
 ) -> Result:
     """With ``train``: account labels train the account score (``account_model.py``);
-    labelled transactions, or no account labels, train the transaction score (``model.py``)."""
+    labelled transactions, or no account labels, train the transaction score (``model.py``).
+    ``account_model``: score every account with a model file saved by such a run."""
     params = params or Params()
     typologies_of(params)
+    saved_model = None
+    if account_model is not None:
+        if train:
+            raise InvalidInput("--account-model applies a trained model; it cannot be combined with --train",
+                               property="account_model")
+        from .account_file import load
+
+        saved_model = load(account_model)  # before the import: a bad file fails at once
     work = Path(tempfile.mkdtemp(prefix="grotius-finance-"))
     own_engine = isinstance(engine, str)
     eng: Engine | None = None
@@ -140,8 +155,18 @@ def analyse(
             if progress:
                 progress("account model", 0, 1)
             t0 = time.perf_counter()
-            result.account_model, result.account_scores = train_accounts(eng, alerts, account_labels)
+            result.account_model, result.account_scores, result.account_model_file = train_accounts(
+                eng, alerts, account_labels)
             result.seconds["account_model"] = round(time.perf_counter() - t0, 3)
+        if saved_model is not None:
+            from .account_file import score_accounts
+
+            if progress:
+                progress("account scores", 0, 1)
+            t0 = time.perf_counter()
+            result.account_scoring, result.account_scores = score_accounts(eng, alerts, saved_model)
+            result.account_scoring["model_file"] = str(account_model)
+            result.seconds["account_scores"] = round(time.perf_counter() - t0, 3)
         if train and (account_labels is None or report.labelled):
             from .model import train_and_evaluate
 
@@ -175,12 +200,19 @@ def write_results(result: Result, out_dir: Path, params: Params) -> None:
         for tx, score, n, typs in rank_transactions(result.alerts):
             w.writerow([tx, score, n, " ".join(typs)])
     if result.account_scores:
+        # training rows: account, score, fold, label, in_alert, drivers; scoring rows put a
+        # flagged_<operating point> column per saved threshold in place of fold and label
+        columns = list(result.account_scores[0])
         with (out_dir / "account_scores.csv").open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
-            w.writerow(["account", "score", "fold", "label", "in_alert", "drivers"])
+            w.writerow(columns)
             for r in sorted(result.account_scores, key=lambda r: (-r["score"], r["account"])):
                 # repr keeps every digit, so thresholds in evaluation.json select the same rows
-                w.writerow([r["account"], repr(r["score"]), r["fold"], r["label"], r["in_alert"], r["drivers"]])
+                w.writerow([repr(r[c]) if c == "score" else r[c] for c in columns])
+    if result.account_model_file is not None:
+        from .account_file import FILE_NAME, save
+
+        save(result.account_model_file, out_dir / FILE_NAME)
     summary = result.summary()
     summary["parameters"] = params.to_dict()
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
