@@ -115,9 +115,6 @@ def analyse_cmd(path: Path, fmt: str, engine: str, spark_master: str | None, out
     from .pipeline import analyse
 
     params = _params(sets, typologies)
-    if account_model is not None and train:
-        raise InvalidInput("--account-model applies a trained model; it cannot be combined with --train",
-                           property="account_model")
     account_labels = None
     if labels is not None:
         from .formats import read_amlsim_accounts
