@@ -276,3 +276,17 @@ def test_other_sources_are_seen_by_the_shortcut(make_node: Any, stored: list[str
         ingest(node, [ind(f"[ipv4-addr:value = '203.0.113.{i + 1}']")], source=src)
     with node.store.transaction() as tx:
         assert leads._held_from_others(tx, incoming) is expected
+
+
+@pytest.mark.parametrize("args, wrong", [(["--limit", "-1"], "limit"), (["--limit", "0"], "limit"),
+                                         (["--limit", str(2**63)], "limit")])
+def test_inbox_refuses_limits_neither_engine_can_bind(make_node: Any, args: list[str], wrong: str) -> None:
+    # PostgreSQL raised on LIMIT -1 and both engines on integers beyond 64 bits: a traceback
+    node = make_node()
+    r = CliRunner().invoke(main, ["leads", "--home", str(node.home), *args])
+    assert r.exit_code == 2 and f"{wrong} must be between" in r.output, r.output
+    with pytest.raises(InvalidInput, match="offset must be between"):
+        leads.inbox(node, offset=-1)
+    with pytest.raises(InvalidInput, match="offset must be between"):
+        leads.inbox(node, offset=2**63)
+    assert leads.inbox(node, limit=2**63 - 1, offset=2**63 - 1) == []

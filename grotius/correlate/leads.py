@@ -260,6 +260,7 @@ def record(tx: Tx, leads: Sequence[Stored]) -> None:
 # -- inbox ------------------------------------------------------------------------------
 
 SORTS = {"score": "score DESC, updated DESC", "recent": "updated DESC", "oldest": "updated ASC"}
+_MAX_ROWS = 2**63 - 1
 
 
 def inbox(node: "Node", *, status: str | None = "new", source: str | None = None, min_score: float | None = None,
@@ -268,6 +269,11 @@ def inbox(node: "Node", *, status: str | None = "new", source: str | None = None
         raise InvalidInput(f"unknown lead status {status!r}; expected one of {', '.join(STATUSES)} or all", property="status")
     if sort not in SORTS:
         raise InvalidInput(f"unknown sort {sort!r}; expected one of {', '.join(SORTS)}", property="sort")
+    # both engines bind LIMIT/OFFSET as 64-bit integers; PostgreSQL also refuses a negative LIMIT
+    if not 1 <= limit <= _MAX_ROWS:
+        raise InvalidInput(f"limit must be between 1 and {_MAX_ROWS}, got {limit}", property="limit")
+    if not 0 <= offset <= _MAX_ROWS:
+        raise InvalidInput(f"offset must be between 0 and {_MAX_ROWS}, got {offset}", property="offset")
     where, params = [], []
     if status and status != "all":
         where.append("status = ?")
