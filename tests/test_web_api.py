@@ -162,6 +162,13 @@ def test_every_error_has_the_same_shape(client: TestClient, app: Any) -> None:
     assert_error(client.delete(f"/api/objects/{IND}", headers=h), 405, "method_not_allowed")
     body = assert_error(client.get("/api/objects?per_page=0", headers=h), 422, "invalid_input")
     assert body["detail"]["errors"][0]["location"] == "query.per_page"
+    # numbers past what the database binds as an integer were 500s
+    for url, prop in (("/api/objects?page=99999999999999999999", "page"),
+                      (f"/api/objects?per_page=2&page={2**62 + 1}", "page"),
+                      ("/api/leads?offset=99999999999999999999", "offset"),
+                      ("/api/audit?before=99999999999999999999", "before")):
+        assert assert_error(client.get(url, headers=h), 400, "invalid_input")["detail"]["property"] == prop, url
+    assert client.get(f"/api/objects?per_page=2&page={2**62}", headers=h).json()["items"] == []
     body = assert_error(client.post(f"/api/objects/{MAL}/grade", content=b"{", headers=h), 422, "invalid_input")
     body = assert_error(client.post(f"/api/objects/{MAL}/grade", json={}, headers=h), 422, "invalid_input")
     assert "body.grade" in body["message"]

@@ -20,6 +20,7 @@ from ..store.objects import loads, norm_ts
 
 COUNT_CAP = 10_000
 MAX_PER_PAGE = 500
+MAX_OFFSET = 2**63 - 1
 TIME_FIELDS = ("date_added", "modified")
 _STIX_ID = re.compile(r"^[a-z0-9][a-z0-9-]*--[0-9a-fA-F-]{36}$")
 LATEST = "NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.version > o.version)"
@@ -63,10 +64,12 @@ class SearchQuery:
                 f"time field {self.time_field!r} must be one of {', '.join(TIME_FIELDS)}",
                 property="time_field",
             )
-        if self.page < 1:
-            raise InvalidInput("page must be 1 or more", property="page")
         if not 1 <= self.per_page <= MAX_PER_PAGE:
             raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}", property="per_page")
+        # the page's OFFSET must fit the 64-bit integer both engines take
+        last_page = MAX_OFFSET // self.per_page + 1
+        if not 1 <= self.page <= last_page:
+            raise InvalidInput(f"page must be between 1 and {last_page}", property="page")
         # parse now so a bad date is reported before any SQL runs
         self._since = _when(self.since, "since") if self.since.strip() else None
         self._until = _when(self.until, "until") if self.until.strip() else None
