@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from grotius.exc import InvalidInput
 from grotius.finance.evaluate import against_instances
 from grotius.finance.generate import generate, write_amlworld, write_truth
 from grotius.finance.params import Params, TYPOLOGIES
@@ -157,3 +158,23 @@ def test_associates_widen_a_small_fan_in_to_accounts_closing_triangles_with_it(t
     assert [(a.explanation["features"]["account"], a.explanation["features"]["payments_with_fan_in_account"],
              sorted(a.accounts)) for a in by_repeats] == [("Y", 2, ["M", "Y"])]
     assert _run(path, "associates", sets=("associates.max_group=5",)) == []  # the group has six accounts
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--accounts", "0"], "accounts must be at least 2"), (["--accounts", "1"], "accounts must be at least 2"),
+    (["--transactions", "-1"], "transactions must not be negative"),
+    (["--per-typology", "-1"], "per_typology must not be negative"),
+])
+def test_generate_refuses_impossible_sizes_without_a_traceback(tmp_path: Path, args: list[str], message: str) -> None:
+    from click.testing import CliRunner
+
+    from grotius.finance.commands import finance
+
+    r = CliRunner().invoke(finance, ["generate", "--out", str(tmp_path / "g.csv"), *args])
+    assert r.exit_code == 2 and message in r.output, (r.output, r.exception)
+    assert not (tmp_path / "g.csv").exists()
+
+
+def test_unknown_typology_is_refused_even_with_nothing_to_plant() -> None:
+    with pytest.raises(InvalidInput, match="unknown typology 'smurfing'"):
+        generate(accounts=10, transactions=10, per_typology=0, typologies=("smurfing",))

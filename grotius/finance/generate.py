@@ -204,11 +204,19 @@ def generate(
 ) -> Network:
     if days < 10:
         raise InvalidInput("days must be at least 10 (cycles span up to 8 days)", property="days")
+    if accounts < 2:
+        raise InvalidInput("accounts must be at least 2 (the merchant and payroll accounts are drawn from them)",
+                           property="accounts")
+    if transactions < 0:
+        raise InvalidInput("transactions must not be negative", property="transactions")
+    if per_typology < 0:
+        raise InvalidInput("per_typology must not be negative", property="per_typology")
+    for typ in typologies:
+        if typ not in TYPOLOGIES:
+            raise InvalidInput(f"unknown typology {typ!r}", property="typologies")
     g = _Gen(seed, days)
     for _ in range(per_typology):
         for typ in typologies:
-            if typ not in TYPOLOGIES:
-                raise InvalidInput(f"unknown typology {typ!r}", property="typologies")
             getattr(g, typ)()
     g.background(accounts, transactions)
     txs = sorted(g.txs, key=lambda t: t.ts)  # stable: planted order kept within a minute
