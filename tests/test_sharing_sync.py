@@ -223,7 +223,6 @@ MED_COL = "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
 
 @pytest.fixture
 def medallion(tmp_path: Path) -> Iterator[str]:
-    pytest.importorskip("medallion")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     data = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from stix2patterns import validator as stix2patterns
 
 from grotius.exc import PatternError
 from grotius.stix.patterns import (
@@ -18,8 +19,6 @@ from grotius.stix.patterns import (
     Timestamp,
     parse,
 )
-
-stix2patterns = pytest.importorskip("stix2patterns.validator")
 
 SHA256 = "aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f"
 
