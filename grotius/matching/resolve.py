@@ -84,18 +84,6 @@ class Candidates:
     rules: np.ndarray | None = None
 
 
-def _unique(a: np.ndarray) -> np.ndarray:
-    """Sorted distinct values. Sorting beats numpy 2's hash-based unique by 50x on
-    millions of int64 keys here."""
-    if len(a) == 0:
-        return a
-    s = np.sort(a)
-    keep = np.empty(len(s), dtype=bool)
-    keep[0] = True
-    np.not_equal(s[1:], s[:-1], out=keep[1:])
-    return s[keep]
-
-
 class Columns:
     """Per-column work shared by blocking, comparison, sampling and term frequencies:
     the cleaned values, integer codes common to both sides, and the strings."""

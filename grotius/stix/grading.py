@@ -79,16 +79,6 @@ def parse(text: str) -> Grade:
     return Grade(m.group(1).upper(), m.group(2))
 
 
-def credibility_from_confidence(confidence: int) -> str:
-    """STIX confidence back to credibility (same appendix; bands of 20)."""
-    if not 0 <= confidence <= 100:
-        raise InvalidInput(f"confidence {confidence} outside 0-100", property="confidence")
-    for limit, cred in ((80, "1"), (60, "2"), (40, "3"), (20, "4")):
-        if confidence >= limit:
-            return cred
-    return "5"
-
-
 def of_object(obj: dict[str, Any]) -> Grade | None:
     """The grade an originator attached in the node extension, if any."""
     ext = (obj.get("extensions") or {}).get(GROTIUS_EXTENSION_ID)

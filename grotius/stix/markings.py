@@ -6,7 +6,7 @@ TLP 1.0 ids from the STIX 2.1 specification are recognised and mapped (WHITE -> 
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 from ..exc import InvalidInput
 
@@ -74,10 +74,6 @@ def builtin_definitions() -> list[dict[str, Any]]:
     return [definition(lvl) for lvl in LEVELS]
 
 
-def is_tlp(marking_id: str) -> bool:
-    return marking_id in LEVEL_OF_ID
-
-
 def object_level(obj: dict[str, Any], default: str) -> str:
     """Effective object-level TLP: the most restrictive TLP among object_marking_refs.
 
@@ -96,10 +92,6 @@ def marked_level(obj: dict[str, Any]) -> str | None:
     if not found:
         return None
     return max(found, key=RANK.__getitem__)
-
-
-def most_restrictive(levels: Iterable[str]) -> str:
-    return max(levels, key=RANK.__getitem__)
 
 
 def allows(clearance: str, lvl: str) -> bool:

@@ -86,11 +86,6 @@ class Model:
     common: dict[str, TypeDef]  # per group, for custom object types
     reserved_types: frozenset[str]
 
-    def group_of(self, type_name: str) -> str | None:
-        """"sdo", "sro", "sco", "meta" for a predefined type, None for a custom one."""
-        t = self.types.get(type_name)
-        return t.group if t else None
-
 
 def parse_type(text: str) -> PropType:
     """Parse one property type string (see the module docstring)."""

@@ -735,11 +735,3 @@ def _parse(text: str) -> Pattern:
             offset=0,
         )
     return _Parser(text).pattern()
-
-
-def is_valid(text: str) -> bool:
-    try:
-        parse(text)
-    except PatternError:
-        return False
-    return True

@@ -120,11 +120,6 @@ def clean_mmsi(value: str) -> str:
     return m.group(1)
 
 
-def mmsi_is_ship(v: str) -> bool:
-    # Ship stations start with a Maritime Identification Digit 2-7 (ITU-R M.585).
-    return v[0] in "234567"
-
-
 # AIS transponders ship with placeholder MMSIs that thousands of vessels never change.
 _JUNK_MMSI = frozenset({"000000000", "111111111", "123456789", "999999999", "987654321"})
 
