@@ -6,43 +6,15 @@ where, with exit status 2 (usage/input) or 1 (other); never a traceback.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 from . import __version__
-from .exc import GrotiusError, InvalidInput
-
-home_option = click.option(
-    "--home",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="GROTIUS_HOME",
-    help="Node home folder (default: $GROTIUS_HOME).",
-)
-
-
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn GrotiusError into a clear message and exit status instead of a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except GrotiusError as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(2 if isinstance(e, InvalidInput) else 1)
-
-    return wrapper
-
-
-def open_node(home: Path | None) -> Any:
-    from .node import Node
-
-    return Node.open(home)
+from .cli_common import friendly, home_option, open_node
 
 
 @click.group()

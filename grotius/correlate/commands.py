@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from grotius.cli import friendly, home_option, open_node
+from grotius.cli_common import friendly, home_option, open_node
 
 
 def _out(data: Any, as_json: bool) -> bool:

@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..exc import GrotiusError, InvalidInput
+from ..cli_common import friendly
+from ..exc import InvalidInput
 from .formats import FORMATS
 from .params import DETECTOR_NAMES, Params
-
-
-def _friendly(fn: Any) -> Any:
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except GrotiusError as e:
-            click.echo(f"error: {e}", err=True)
-            for err in e.detail.get("errors", [])[:10] if isinstance(e.detail.get("errors"), list) else []:
-                click.echo(f"  line {err.get('line')}: {err.get('message')}", err=True)
-            sys.exit(2 if isinstance(e, InvalidInput) else 1)
-
-    return wrapper
 
 
 class _Progress:
@@ -107,7 +91,7 @@ def _params(sets: tuple[str, ...], typologies: tuple[str, ...]) -> Params:
               help="Also store the alerts as STIX objects in this node.")
 @click.option("--tlp", default=None, help="TLP of stored alerts (default: the node's default).")
 @click.option("--quiet", is_flag=True, help="No progress display.")
-@_friendly
+@friendly
 def analyse_cmd(path: Path, fmt: str, engine: str, spark_master: str | None, out_dir: Path, sets: tuple[str, ...],
                 typologies: tuple[str, ...], skip_invalid: bool, labels: Path | None, truth: Path | None, train: bool,
                 account_model: Path | None, home: Path | None, tlp: str | None, quiet: bool) -> None:
@@ -190,7 +174,7 @@ def analyse_cmd(path: Path, fmt: str, engine: str, spark_master: str | None, out
 @click.option("--per-typology", default=10, show_default=True, help="Planted instances of each typology.")
 @click.option("--days", default=30, show_default=True)
 @click.option("--seed", default=1, show_default=True)
-@_friendly
+@friendly
 def generate_cmd(out: Path, layout: str, accounts: int, transactions: int, per_typology: int, days: int, seed: int) -> None:
     """Write a synthetic transaction network with planted, labelled typologies."""
     from .generate import generate, write_amlsim, write_amlworld, write_truth
@@ -212,7 +196,7 @@ def generate_cmd(out: Path, layout: str, accounts: int, transactions: int, per_t
 @click.option("--to", "target", type=click.Choice(["stix", "ftm"]), required=True)
 @click.option("--tlp", default="amber", show_default=True)
 @click.option("--out", "out", type=click.File("w"), default="-")
-@_friendly
+@friendly
 def export_cmd(alerts: Path, target: str, tlp: str, out: Any) -> None:
     """Turn DIR/alerts.jsonl into a STIX 2.1 bundle or FollowTheMoney entities (JSON lines)."""
     from .export import alerts_to_ftm, alerts_to_stix_bundle
@@ -230,7 +214,7 @@ def export_cmd(alerts: Path, target: str, tlp: str, out: Any) -> None:
 @click.argument("alerts", type=click.Path(exists=True, path_type=Path))
 @click.argument("alert_id")
 @click.option("--out", "out", type=click.File("w"), default="-")
-@_friendly
+@friendly
 def svg_cmd(alerts: Path, alert_id: str, out: Any) -> None:
     """Draw one alert's evidence graph (accounts as nodes, payments as time-labelled edges)."""
     from ..exc import NotFound

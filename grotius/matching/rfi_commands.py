@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import friendly, home_option, open_node
+from ..cli_common import friendly, home_option, open_node
 from ..exc import InvalidInput
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..cli import friendly, home_option, open_node
+from ..cli_common import friendly, home_option, open_node
 
 
 def _split(values: tuple[str, ...]) -> list[str]:

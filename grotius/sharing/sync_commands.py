@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ..cli import friendly, home_option, open_node
+from ..cli_common import friendly, home_option, open_node
 
 
 def _checkpoint(node: Any) -> None:
