@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -77,7 +77,7 @@ def show(ctx: click.Context, home: Path | None, lead_id: str, as_json: bool) -> 
                    f"added {s['date_added']}  {s.get('name', '')}")
 
 
-def _decide(status: str):
+def _decide(status: str) -> Callable[..., None]:
     @home_option
     @click.argument("lead_id")
     @click.option("--reason", default="", help="Why (required to dismiss).")

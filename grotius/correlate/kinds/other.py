@@ -4,6 +4,7 @@ IMO)."""
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 import phonenumbers
 
@@ -21,7 +22,7 @@ EMPTY_HASHES = frozenset({
 })
 
 
-def hash_cleaner(kind: str):
+def hash_cleaner(kind: str) -> Callable[[str], str]:
     want = HASH_LENGTHS[kind]
     prefixes = (f"{kind}:", f"{kind}=", {"sha1": "sha-1:", "sha256": "sha-256:", "sha512": "sha-512:"}.get(kind, f"{kind}:"))
 
@@ -44,7 +45,7 @@ def hash_cleaner(kind: str):
 _ANY_HEX_RE = re.compile(r"[0-9a-fA-F]+")
 
 
-def hash_fast(kind: str):
+def hash_fast(kind: str) -> Callable[[str], str | None]:
     """Fast path of :func:`hash_cleaner`: bare hex of the right length, lower-cased; None
     for anything else."""
     want = HASH_LENGTHS[kind]
