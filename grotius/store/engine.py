@@ -6,6 +6,7 @@ DDL placeholders in migrations (see ``DDL``) and to ``Store.lock_clock``.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -34,6 +35,14 @@ DDL: dict[str, dict[str, str]] = {
 
 Row = tuple[Any, ...]
 
+#: a multi-row insert, which PostgreSQL takes faster as COPY (straight into the table, or
+#: for ON CONFLICT DO NOTHING into a staging table first)
+_COPYABLE = re.compile(
+    r"\s*INSERT INTO (\w+) \(([\w, ]+)\) VALUES \(\?(?:, ?\?)*\)(\s+ON CONFLICT DO NOTHING)?\s*"
+)
+#: below this many rows a COPY's set-up costs more than it saves
+COPY_MIN_ROWS = 32
+
 
 class Tx:
     """One open transaction; statements use ``?`` placeholders on both engines."""
@@ -49,6 +58,21 @@ class Tx:
         return self._cur.rowcount
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        if self.dialect == "postgresql":
+            rows = rows if isinstance(rows, (list, tuple)) else list(rows)
+            plan = self.store.copy_plan(sql) if len(rows) >= COPY_MIN_ROWS else None
+            if plan is not None:
+                # the same rows, checks and errors as the INSERT, at about half the server's
+                # CPU and a tenth of the client's per row (benchmarks/store_floor.py)
+                copy_sql, before, after = plan
+                for stmt in before:
+                    self._cur.execute(stmt)
+                with self._cur.copy(copy_sql) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                for stmt in after:
+                    self._cur.execute(stmt)
+                return
         self._cur.executemany(self.store.sql(sql), rows)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
@@ -108,6 +132,7 @@ class Store:
             )
         self._local = threading.local()
         self._sql_cache: dict[str, str] = {}
+        self._copy_plans: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]] | None] = {}
         self._all: list[Any] = []
         self._lock = threading.Lock()
 
@@ -120,6 +145,30 @@ class Store:
             out = text.replace("%", "%%").replace("?", "%s")
             self._sql_cache[text] = out
         return out
+
+    def copy_plan(self, sql: str) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
+        """(COPY statement, statements before, statements after) that do what a
+        multi-row ``INSERT INTO t (columns) VALUES (?, ...) [ON CONFLICT DO NOTHING]``
+        does; None for any other statement."""
+        plan = self._copy_plans.get(sql, False)
+        if plan is False:
+            m = _COPYABLE.fullmatch(sql)
+            if m is None or m.group(2).count(",") != sql[m.end(2):].count("?") - 1:
+                plan = None
+            elif m.group(3) is None:
+                plan = (f"COPY {m.group(1)} ({m.group(2)}) FROM STDIN", (), ())
+            else:
+                # duplicates (in the batch or already held) are skipped by the INSERT from
+                # the staging table; the staging table lives as long as the connection
+                table, cols, stage = m.group(1), m.group(2), f"_copy_{m.group(1)}"
+                plan = (
+                    f"COPY {stage} ({cols}) FROM STDIN",
+                    (f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS",),
+                    (f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT DO NOTHING",
+                     f"TRUNCATE {stage}"),
+                )
+            self._copy_plans[sql] = plan
+        return plan
 
     def ddl(self, text: str) -> str:
         return text.format(**DDL[self.dialect])
