@@ -15,8 +15,9 @@ object for the ingest workload).
 
 With ``--postgres URL`` (a server the benchmark may create a scratch database on), the
 rows recorded for the ``objects`` table are also written to a PostgreSQL node's schema,
-once as the node writes them (``executemany``) and once by ``COPY``, the fastest bulk
-path PostgreSQL has; the server backend's CPU is measured beside the client's.
+once as INSERT statements (``executemany``) and once by ``COPY``, the fastest bulk path
+PostgreSQL has and the one the node takes (grotius.store.engine); the server backend's
+CPU is measured beside the client's.
 
 Workloads:
 
@@ -158,8 +159,8 @@ def replay(db: Path, log: list[Record]) -> tuple[float, dict[str, float]]:
 
 
 def postgres_objects(admin_url: str, log: list[Record], n_objects: int, tmp: Path) -> None:
-    """The recorded ``objects`` rows into a scratch PostgreSQL node: as the node writes
-    them, then by COPY; CPU of the server backend and of this client, per object."""
+    """The recorded ``objects`` rows into a scratch PostgreSQL node: as INSERT
+    statements, then by COPY; CPU of the server backend and of this client, per object."""
     import psycopg
 
     from grotius.node import init
@@ -169,7 +170,7 @@ def postgres_objects(admin_url: str, log: list[Record], n_objects: int, tmp: Pat
     columns = sql[sql.index("(") + 1 : sql.index(")")]
     marks = ",".join(["%s"] * len(columns.split(",")))
     base = admin_url.rsplit("/", 1)[0]
-    for how in ("executemany (as the node writes)", "COPY (bulk)"):
+    for how in ("INSERT (executemany)", "COPY (as the node writes)"):
         # a fresh node each time, so both start from the same empty tables
         name = f"grotius_floor_{os.getpid()}"
         with psycopg.connect(admin_url, autocommit=True) as admin:
