@@ -96,15 +96,39 @@ def init(
     sector: str | None = None,
     identity_id: str | None = None,
 ) -> Node:
-    """Create a node home: config, STIX identity, Ed25519 key pair, database."""
+    """Create a node home: config, STIX identity, Ed25519 key pair, database.
+
+    On failure (a bad option, a database that refuses) nothing it wrote is left behind,
+    so the same command can simply be run again.
+    """
     h = home_from(home)
     if (h / CONFIG_FILE).exists():
         raise ConfigError(f"a node already exists at {h}", path=str(h))
     if not org.strip():
         raise ConfigError("--org must name the organisation")
-    (h / "keys").mkdir(parents=True, exist_ok=True)
+    level = markings.level(default_tlp)
+    created: list[Path] = []
+    try:
+        return _create(h, created, org.strip(), level, communities, database_url, sector, identity_id)
+    except BaseException:
+        for path in reversed(created):
+            if path.is_dir():
+                path.rmdir()  # only directories init made, and only once emptied
+            else:
+                path.unlink(missing_ok=True)
+        raise
+
+
+def _create(h: Path, created: list[Path], org: str, default_tlp: str, communities: tuple[str, ...],
+            database_url: str, sector: str | None, identity_id: str | None) -> Node:
+    """:func:`init`'s writes; each path it makes goes into ``created`` first."""
+    keys = h / "keys"
+    for d in reversed([d for d in (keys, *keys.parents) if not d.exists()]):
+        created.append(d)
+        d.mkdir()
     key = Ed25519PrivateKey.generate()
     key_path = h / KEY_FILE
+    created.append(key_path)
     key_path.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM,
@@ -113,6 +137,7 @@ def init(
         )
     )
     os.chmod(key_path, 0o600)
+    created.append(h / PUB_FILE)
     (h / PUB_FILE).write_bytes(
         key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -120,14 +145,18 @@ def init(
     )
     config = Config(
         home=h,
-        org=org.strip(),
+        org=org,
         identity_id=identity_id or f"identity--{uuid.uuid4()}",
         secret=secrets.token_urlsafe(32),
-        default_tlp=markings.level(default_tlp),
+        default_tlp=default_tlp,
         database_url=database_url,
         communities=tuple(communities),
     )
+    created.append(h / CONFIG_FILE)
     (h / CONFIG_FILE).write_text(config.dump(), "utf-8")
+    sqlite_file = h / "grotius.db"
+    if config.db_url == f"sqlite:///{sqlite_file}" and not sqlite_file.exists():
+        created += [sqlite_file, h / "grotius.db-wal", h / "grotius.db-shm"]
     store = open_store(config.db_url)
     now = stix_now()
     identity: dict[str, Any] = {
@@ -145,5 +174,9 @@ def init(
     from .ingest import ingest
 
     node = Node(config=config, store=store)
-    ingest(node, [*builtin_objects(), identity], quiet=True)
+    try:
+        ingest(node, [*builtin_objects(), identity], quiet=True)
+    except BaseException:
+        store.close()
+        raise
     return node

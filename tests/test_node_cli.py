@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -49,3 +50,25 @@ def test_friendly_prints_the_listed_errors_and_the_exit_status() -> None:
     ]
     r = CliRunner().invoke(cmd, ["other"])
     assert r.exit_code == 1 and r.output == "error: no partner named 'X' (partner=X)\n"
+
+
+def test_a_failed_init_leaves_nothing_behind_and_can_be_run_again(tmp_path: Path) -> None:
+    from grotius.cli import main
+
+    run = CliRunner()
+    home = tmp_path / "new" / "nl-pol"
+    r = run.invoke(main, ["init", "--home", str(home), "--org", "NL-POL",
+                          "--database-url", "postgresql://nobody@127.0.0.1:1/none"])
+    assert r.exit_code == 1 and "cannot connect to PostgreSQL" in r.output, r.output
+    assert not (tmp_path / "new").exists()  # not even the folders it made
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("kept")
+    r = run.invoke(main, ["init", "--home", str(mine), "--org", "NL-POL", "--default-tlp", "purple"])
+    assert r.exit_code == 2 and "unknown TLP level 'purple'" in r.output, r.output
+    r = run.invoke(main, ["init", "--home", str(mine), "--org", "NL-POL", "--database-url", "mysql://x"])
+    assert r.exit_code == 1 and "unsupported database URL" in r.output, r.output
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    r = run.invoke(main, ["init", "--home", str(home), "--org", "NL-POL"])
+    assert r.exit_code == 0, r.output
+    assert {"grotius.db", "keys", "node.toml"} <= {p.name for p in home.iterdir()}
