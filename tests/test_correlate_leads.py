@@ -290,3 +290,14 @@ def test_inbox_refuses_limits_neither_engine_can_bind(make_node: Any, args: list
     with pytest.raises(InvalidInput, match="offset must be between"):
         leads.inbox(node, offset=2**63)
     assert leads.inbox(node, limit=2**63 - 1, offset=2**63 - 1) == []
+
+
+def test_source_filter_takes_whole_names_only(make_node: Any) -> None:
+    node = make_node()
+    lead = pair(node, "[ipv4-addr:value = '203.0.113.45']", "[ipv4-addr:value = '203.0.113.45']")[0]
+    (row,) = leads.inbox(node)
+    assert sorted(row["sources"]) == sorted(["US-FED", node.config.org])
+    for name in row["sources"]:
+        assert [r["id"] for r in leads.inbox(node, source=name)] == [lead["id"]], name
+    for part in ("US", "FED", "S-F", "%", "_S-FED", "US-FE_", "US-FED\nNL"):
+        assert leads.inbox(node, source=part) == [], part

@@ -10,6 +10,7 @@ like everything else, so they are shared under the same rules.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections import defaultdict
@@ -279,8 +280,9 @@ def inbox(node: "Node", *, status: str | None = "new", source: str | None = None
         where.append("status = ?")
         params.append(status)
     if source:
-        where.append("sources LIKE ?")
-        params.append(f"%{source}%")
+        # one whole name of the newline-separated list: 'US' must not pick out 'US-FED'
+        where.append("(? || sources || ?) LIKE ? ESCAPE '!'")
+        params += ["\n", "\n", "%\n" + re.sub(r"([!%_])", r"!\1", source) + "\n%"]
     if min_score is not None:
         where.append("score >= ?")
         params.append(min_score)
