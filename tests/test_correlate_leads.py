@@ -301,3 +301,6 @@ def test_source_filter_takes_whole_names_only(make_node: Any) -> None:
         assert [r["id"] for r in leads.inbox(node, source=name)] == [lead["id"]], name
     for part in ("US", "FED", "S-F", "%", "_S-FED", "US-FE_", "US-FED\nNL"):
         assert leads.inbox(node, source=part) == [], part
+    # the summary search is a substring search, but '%' and '_' in it are plain characters
+    assert [r["id"] for r in leads.inbox(node, q="203.0.113.45")] == [lead["id"]]
+    assert leads.inbox(node, q="%") == leads.inbox(node, q="203_0") == []

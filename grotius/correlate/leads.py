@@ -282,13 +282,13 @@ def inbox(node: "Node", *, status: str | None = "new", source: str | None = None
     if source:
         # one whole name of the newline-separated list: 'US' must not pick out 'US-FED'
         where.append("(? || sources || ?) LIKE ? ESCAPE '!'")
-        params += ["\n", "\n", "%\n" + re.sub(r"([!%_])", r"!\1", source) + "\n%"]
+        params += ["\n", "\n", f"%\n{_literal(source)}\n%"]
     if min_score is not None:
         where.append("score >= ?")
         params.append(min_score)
     if q:
-        where.append("LOWER(summary) LIKE ?")
-        params.append(f"%{q.lower()}%")
+        where.append("LOWER(summary) LIKE ? ESCAPE '!'")
+        params.append(f"%{_literal(q.lower())}%")
     sql = ("SELECT lead_id, status, score, tlp, sources, summary, incoming_id, held_id, created, updated FROM correlate_leads"
            + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?")
     rows = node.store.query(sql, (*params, int(limit), int(offset)))
@@ -297,6 +297,11 @@ def inbox(node: "Node", *, status: str | None = "new", source: str | None = None
          "incoming_ref": r[6], "held_ref": r[7], "created": _iso(r[8]), "updated": _iso(r[9])}
         for r in rows
     ]
+
+
+def _literal(text: str) -> str:
+    """``text`` for a LIKE pattern with ESCAPE '!', its wildcards taken literally."""
+    return re.sub(r"([!%_])", r"!\1", text)
 
 
 def get(node: "Node", lid: str) -> dict[str, Any]:
