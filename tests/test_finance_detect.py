@@ -178,3 +178,32 @@ def test_generate_refuses_impossible_sizes_without_a_traceback(tmp_path: Path, a
 def test_unknown_typology_is_refused_even_with_nothing_to_plant() -> None:
     with pytest.raises(InvalidInput, match="unknown typology 'smurfing'"):
         generate(accounts=10, transactions=10, per_typology=0, typologies=("smurfing",))
+
+
+def test_alerts_reach_a_node_only_through_an_explicit_home(tmp_path: Path) -> None:
+    # GROTIUS_HOME selects the node for node commands; analysing a file must not quietly
+    # store (and so share) its alerts because the variable happens to be exported
+    from click.testing import CliRunner
+
+    from grotius.finance.commands import finance
+    from grotius.node import Node, init
+
+    home = tmp_path / "home"
+    init(home, "NL-FIU").close()
+    write_amlworld(generate(accounts=60, transactions=300, per_typology=1, seed=3), tmp_path / "g.csv")
+    run = CliRunner(env={"GROTIUS_HOME": str(home)})
+
+    def alerts_held() -> int:
+        node = Node.open(home)
+        try:
+            return node.store.query_one("SELECT COUNT(*) FROM objects WHERE type = 'x-grotius-alert'")[0]
+        finally:
+            node.close()
+
+    args = ["analyse", str(tmp_path / "g.csv"), "--format", "amlworld", "--quiet"]
+    r = run.invoke(finance, [*args, "--out", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    assert "alert objects stored" not in r.output and alerts_held() == 0
+    r = run.invoke(finance, [*args, "--out", str(tmp_path / "b"), "--home", str(home)])
+    assert r.exit_code == 0, r.output
+    assert alerts_held() > 0

@@ -87,8 +87,9 @@ def _params(sets: tuple[str, ...], typologies: tuple[str, ...]) -> Params:
 @click.option("--account-model", "account_model", type=click.Path(path_type=Path), default=None,
               help="Score every account with DIR/account_model.joblib saved by an earlier --labels --train run "
               "(a pickle: only a file you trained yourself); writes DIR/account_scores.csv.")
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="GROTIUS_HOME", default=None,
-              help="Also store the alerts as STIX objects in this node.")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also store the alerts as STIX objects in this node (only when given: $GROTIUS_HOME "
+              "does not, since stored alerts are shared under the node's agreements).")
 @click.option("--tlp", default=None, help="TLP of stored alerts (default: the node's default).")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @friendly
