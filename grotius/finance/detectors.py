@@ -337,9 +337,9 @@ def bipartite(engine: Engine, params: Params) -> None:
     )
     engine.create(
         "bp_src",
-        f"SELECT g.kind, g.b, g.anchor, s.src AS acct FROM bp_sd s JOIN bp_dst g "
-        f"ON g.kind = s.kind AND g.b = s.b AND g.acct = s.dst GROUP BY g.kind, g.b, g.anchor, s.src "
-        f"HAVING count(*) >= 2",
+        "SELECT g.kind, g.b, g.anchor, s.src AS acct FROM bp_sd s JOIN bp_dst g "
+        "ON g.kind = s.kind AND g.b = s.b AND g.acct = s.dst GROUP BY g.kind, g.b, g.anchor, s.src "
+        "HAVING count(*) >= 2",
     )
     engine.create("c_bipartite", f"SELECT anchor, kind, b, {_bounds(p.window)} FROM bp_heads")
     engine.create(

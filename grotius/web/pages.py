@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import collections, users
-from ..exc import AuthError, GrotiusError, NotFound
+from ..exc import AuthError
 from ..ingest import ingest, read
 from ..node import Node
-from ..stix import grading, markings
+from ..stix import grading
 from ..store import objects
 from . import auth, describe, stats
 from .api import get_node, search_query, visible
