@@ -4,7 +4,9 @@ headless Chromium (both sides of a lead)."""
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any, Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +14,10 @@ from fastapi.testclient import TestClient
 import grotius.correlate  # noqa: F401
 from grotius import demo_data
 from grotius.correlate import leads
+from grotius.correlate.api import PER_PAGE
 from grotius.ingest import ingest
+from grotius.stix.markings import TLP2_IDS
+from grotius.web import auth
 from grotius.web.app import create_app
 from browser import SHOTS, open_logged_in
 from webdata import PASSWORD, login, seed
@@ -90,6 +95,82 @@ def test_inbox_pages_and_form_decision(client: TestClient, node: Any) -> None:
     assert leads.get(node, lid)["status"] == "dismissed"
 
 
+
+def many_leads(node: Any, n: int) -> None:
+    """``n`` leads: US-FED reports addresses NL-POL holds; every other one at TLP:AMBER (the rest GREEN)."""
+    seed(node)
+    partner = demo_data.sid("identity", "org:US-FED")
+    held, incoming = [], []
+    for i in range(n):
+        for objs, who, tlp in ((held, node.identity_id, "green"), (incoming, partner, "amber" if i % 2 else "green")):
+            objs.append({
+                "type": "indicator", "spec_version": "2.1", "id": demo_data.sid("indicator", f"{who}:{i}"),
+                "created": "2026-10-01T00:00:00.000Z", "modified": "2026-10-01T00:00:00.000Z",
+                "name": f"C2 address {i}", "pattern": f"[ipv4-addr:value = '198.51.100.{i}']", "pattern_type": "stix",
+                "valid_from": "2026-10-01T00:00:00Z", "created_by_ref": who, "object_marking_refs": [TLP2_IDS[tlp]],
+            })
+    assert ingest(node, held).ok
+    assert ingest(node, incoming, source="US-FED").ok
+    assert leads.count(node) == n
+
+
+def test_inbox_page_pages_through_all_leads_keeping_the_filters(node: Any) -> None:
+    many_leads(node, 2 * PER_PAGE + 3)
+    with TestClient(create_app(node), raise_server_exceptions=False) as client:
+        login(client)
+        html = {"accept": "text/html"}
+        first = client.get("/leads", params={"source": "US-FED", "min_score": "0.1", "sort": "recent"}, headers=html)
+        assert first.status_code == 200, first.text
+        assert f"<strong>{2 * PER_PAGE + 3}</strong> leads" in first.text and "page 1 of 3" in first.text
+        links = dict((text, href.replace("&amp;", "&")) for href, text in
+                     re.findall(r'<a href="(/leads\?[^"]+)">([^<]+)</a>', first.text))
+        assert parse_qs(urlsplit(links["next ›"]).query) == {
+            "status": ["new"], "sort": ["recent"], "source": ["US-FED"], "min_score": ["0.1"], "page": ["2"]}
+        seen = re.findall(r'href="/leads/(x-grotius-lead--[0-9a-f-]+)"', first.text)
+        last = client.get(links["last »"], headers=html)
+        assert "page 3 of 3" in last.text and "next ›" not in last.text
+        second = client.get(links["next ›"], headers=html)
+        seen += re.findall(r'href="/leads/(x-grotius-lead--[0-9a-f-]+)"', second.text)
+        seen += re.findall(r'href="/leads/(x-grotius-lead--[0-9a-f-]+)"', last.text)
+        assert len(seen) == len(set(seen)) == 2 * PER_PAGE + 3
+        assert set(seen) == {r["id"] for r in leads.inbox(node, limit=1000)}
+
+
+def test_non_numeric_min_score_is_a_400_naming_the_parameter(client: TestClient) -> None:
+    for bad in ("high", "nan", "1.5", "-0.1"):
+        r = client.get("/api/leads", params={"min_score": bad}, headers=basic())
+        assert r.status_code == 400, r.text
+        assert r.json() == {"error": "invalid_input", "message": f"min_score must be a number from 0 to 1, got {bad!r}",
+                            "detail": {"property": "min_score"}}
+    assert client.get("/api/leads", params={"min_score": ""}, headers=basic()).json() == \
+        client.get("/api/leads", headers=basic()).json()
+    assert client.get("/api/leads", params={"min_score": "1"}, headers=basic()).json() == []
+    login(client)
+    page = client.get("/leads", params={"min_score": "high"}, headers={"accept": "text/html"})
+    assert page.status_code == 400 and "min_score must be a number from 0 to 1, got &#39;high&#39;" in page.text
+
+
+def test_tlp_ceiling_is_applied_before_paging(node: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # partner accounts are refused outside TAXII; a plug-in resolver (auth.RESOLVERS) is how a
+    # caller with a TLP ceiling reaches the leads API
+    def cleared_to_green(request: Any, node: Any) -> auth.Principal | None:
+        if request.headers.get("x-clearance") != "green":
+            return None
+        return auth.Principal(kind="user", name="liaison", via="liaison-plugin", tlp_max="green")
+
+    monkeypatch.setattr(auth, "RESOLVERS", [cleared_to_green, *auth.RESOLVERS])
+    many_leads(node, 12)
+    with TestClient(create_app(node), raise_server_exceptions=False) as client:
+        pages = [client.get("/api/leads", params={"limit": 4, "offset": o, "sort": "oldest"},
+                            headers={"x-clearance": "green"}) for o in (0, 4)]
+        assert all(r.status_code == 200 for r in pages), pages[0].text
+        rows = [x for r in pages for x in r.json()]
+        # six GREEN leads: a full first page and two on the second, none of the AMBER ones
+        assert [len(r.json()) for r in pages] == [4, 2]
+        assert {x["tlp"] for x in rows} == {"green"} and len({x["id"] for x in rows}) == 6
+        page = client.get("/leads", headers={"x-clearance": "green", "accept": "text/html"})
+        assert "<strong>6</strong> leads" in page.text and "(12)" not in page.text
+    assert leads.count(node, tlp_max="green") == 6 and leads.count(node, tlp_max="amber") == 12
 
 
 @pytest.mark.browser

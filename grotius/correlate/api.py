@@ -16,16 +16,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from grotius.correlate import hook, leads
-from grotius.exc import NotFound
+from grotius.exc import InvalidInput, NotFound
 from grotius.node import Node
 from grotius.stix import markings
-from grotius.web import auth
+from grotius.web import auth, render
 from grotius.web.api import ERRORS, get_node
 from grotius.web.render import NavItem, page
 
 router = APIRouter()
 nav = [NavItem("Leads", "/leads", 25)]
 templates = str(Path(__file__).parent / "templates")
+#: leads on one page of the inbox
+PER_PAGE = 50
 
 
 def _may_see(principal: auth.Principal, tlp: str) -> bool:
@@ -44,8 +46,17 @@ def _lead_for(principal: auth.Principal, node: Node, lead_id: str) -> dict[str, 
     return data
 
 
-def _inbox(principal: auth.Principal, node: Node, **filters: Any) -> list[dict[str, Any]]:
-    return [r for r in leads.inbox(node, **filters) if _may_see(principal, r["tlp"])]
+def _min_score(text: str) -> float | None:
+    """A ``min_score`` parameter: empty for none, else a number from 0 to 1."""
+    if not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 1:  # NaN fails too
+        raise InvalidInput(f"min_score must be a number from 0 to 1, got {text!r}", property="min_score")
+    return value
 
 
 class StatusIn(BaseModel):
@@ -58,15 +69,15 @@ def api_leads(
     status: str = Query("new", description="new, accepted, dismissed, suppressed or all"),
     sort: str = Query("score", description="score, recent or oldest"),
     source: str = Query("", description="only leads involving this source"),
-    min_score: float | None = Query(None, ge=0, le=1),
+    min_score: str = Query("", description="only leads scoring at least this (0 to 1)"),
     q: str = Query("", description="text in the lead's summary"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
     principal: auth.Principal = Depends(auth.require_principal),
     node: Node = Depends(get_node),
 ) -> list[dict[str, Any]]:
-    return _inbox(principal, node, status=status, sort=sort, source=source or None, min_score=min_score,
-                  q=q or None, limit=limit, offset=offset)
+    return leads.inbox(node, status=status, sort=sort, source=source or None, min_score=_min_score(min_score),
+                       q=q or None, tlp_max=principal.tlp_max, limit=limit, offset=offset)
 
 
 @router.get("/api/leads/{lead_id}", tags=["leads"], responses=ERRORS, summary="A lead with both sides' objects")
@@ -110,18 +121,30 @@ def leads_page(
     source: str = "",
     q: str = "",
     min_score: str = "",
+    page: int = Query(1, ge=1, le=2**63 // PER_PAGE),
     principal: auth.Principal = Depends(auth.require_principal),
     node: Node = Depends(get_node),
 ) -> Response:
-    ms = float(min_score) if min_score.strip().replace(".", "", 1).isdigit() else None
-    rows = _inbox(principal, node, status=status, sort=sort, source=source or None, min_score=ms, q=q or None, limit=500)
-    counts = dict(node.store.query("SELECT status, COUNT(*) FROM correlate_leads GROUP BY status"))
-    sources = sorted({s for (ss,) in node.store.query("SELECT DISTINCT sources FROM correlate_leads") for s in ss.split("\n")})
-    api_url = "/api/leads?" + urlencode({"status": status, "sort": sort, "source": source, "q": q})
-    return page(request, "leads.html", {
+    filters: dict[str, Any] = {"status": status, "source": source or None, "min_score": _min_score(min_score), "q": q or None,
+               "tlp_max": principal.tlp_max}
+    total = leads.count(node, **filters)
+    pages = max(1, -(-total // PER_PAGE))
+    rows = leads.inbox(node, sort=sort, limit=PER_PAGE, offset=(page - 1) * PER_PAGE, **filters)
+    # the status counts and source choices, too, come only from leads the caller may see
+    visible, cleared = leads.tlp_clause(principal.tlp_max)
+    counts = dict(node.store.query(f"SELECT status, COUNT(*) FROM correlate_leads WHERE {visible} GROUP BY status", cleared))
+    sources = sorted({s for (ss,) in node.store.query(f"SELECT DISTINCT sources FROM correlate_leads WHERE {visible}", cleared)
+                      for s in ss.split("\n")})
+    base = {k: v for k, v in {"status": status, "sort": sort, "source": source, "q": q, "min_score": min_score}.items() if v}
+
+    def page_url(n: int) -> str:
+        return "/leads?" + urlencode({**base, "page": n})
+
+    api_url = "/api/leads?" + urlencode({**base, "limit": PER_PAGE, "offset": (page - 1) * PER_PAGE})
+    return render.page(request, "leads.html", {
         "rows": rows, "status": status, "sort": sort, "source": source, "q": q, "min_score": min_score,
         "counts": counts, "sources": sources, "statuses": ("new", "accepted", "dismissed", "suppressed", "all"),
-        "api_url": api_url,
+        "api_url": api_url, "total": total, "page": page, "pages": pages, "page_url": page_url,
     }, principal=principal)
 
 

@@ -264,17 +264,18 @@ SORTS = {"score": "score DESC, updated DESC", "recent": "updated DESC", "oldest"
 _MAX_ROWS = 2**63 - 1
 
 
-def inbox(node: "Node", *, status: str | None = "new", source: str | None = None, min_score: float | None = None,
-          q: str | None = None, sort: str = "score", limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+def tlp_clause(tlp_max: str | None) -> tuple[str, list[str]]:
+    """A condition on ``correlate_leads.tlp``: the leads a caller cleared up to ``tlp_max`` may see."""
+    if tlp_max is None:
+        return "1=1", []
+    cleared = [lvl for lvl in markings.LEVELS if markings.allows(markings.level(tlp_max), lvl)]
+    return f"tlp IN ({','.join('?' * len(cleared))})", cleared
+
+
+def _where(status: str | None, source: str | None, min_score: float | None, q: str | None,
+           tlp_max: str | None) -> tuple[str, list[Any]]:
     if status is not None and status not in STATUSES and status != "all":
         raise InvalidInput(f"unknown lead status {status!r}; expected one of {', '.join(STATUSES)} or all", property="status")
-    if sort not in SORTS:
-        raise InvalidInput(f"unknown sort {sort!r}; expected one of {', '.join(SORTS)}", property="sort")
-    # both engines bind LIMIT/OFFSET as 64-bit integers; PostgreSQL also refuses a negative LIMIT
-    if not 1 <= limit <= _MAX_ROWS:
-        raise InvalidInput(f"limit must be between 1 and {_MAX_ROWS}, got {limit}", property="limit")
-    if not 0 <= offset <= _MAX_ROWS:
-        raise InvalidInput(f"offset must be between 0 and {_MAX_ROWS}, got {offset}", property="offset")
     where, params = [], []
     if status and status != "all":
         where.append("status = ?")
@@ -289,14 +290,42 @@ def inbox(node: "Node", *, status: str | None = "new", source: str | None = None
     if q:
         where.append("LOWER(summary) LIKE ? ESCAPE '!'")
         params.append(f"%{_literal(q.lower())}%")
+    if tlp_max is not None:
+        # in SQL, so LIMIT/OFFSET and the count see only the leads the caller may see
+        clause, cleared = tlp_clause(tlp_max)
+        where.append(clause)
+        params += cleared
+    return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def inbox(node: "Node", *, status: str | None = "new", source: str | None = None, min_score: float | None = None,
+          q: str | None = None, tlp_max: str | None = None, sort: str = "score", limit: int = 100,
+          offset: int = 0) -> list[dict[str, Any]]:
+    """One page of leads; ``tlp_max`` leaves out leads above the caller's TLP ceiling."""
+    if sort not in SORTS:
+        raise InvalidInput(f"unknown sort {sort!r}; expected one of {', '.join(SORTS)}", property="sort")
+    # both engines bind LIMIT/OFFSET as 64-bit integers; PostgreSQL also refuses a negative LIMIT
+    if not 1 <= limit <= _MAX_ROWS:
+        raise InvalidInput(f"limit must be between 1 and {_MAX_ROWS}, got {limit}", property="limit")
+    if not 0 <= offset <= _MAX_ROWS:
+        raise InvalidInput(f"offset must be between 0 and {_MAX_ROWS}, got {offset}", property="offset")
+    where, params = _where(status, source, min_score, q, tlp_max)
     sql = ("SELECT lead_id, status, score, tlp, sources, summary, incoming_id, held_id, created, updated FROM correlate_leads"
-           + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?")
+           + where + f" ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?")
     rows = node.store.query(sql, (*params, int(limit), int(offset)))
     return [
         {"id": r[0], "status": r[1], "score": r[2], "tlp": r[3], "sources": r[4].split("\n"), "name": r[5],
          "incoming_ref": r[6], "held_ref": r[7], "created": _iso(r[8]), "updated": _iso(r[9])}
         for r in rows
     ]
+
+
+def count(node: "Node", *, status: str | None = "new", source: str | None = None, min_score: float | None = None,
+          q: str | None = None, tlp_max: str | None = None) -> int:
+    """How many leads :func:`inbox` pages through with the same filters."""
+    where, params = _where(status, source, min_score, q, tlp_max)
+    row = node.store.query_one("SELECT COUNT(*) FROM correlate_leads" + where, params)
+    return int(row[0]) if row else 0
 
 
 def _literal(text: str) -> str:
