@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -42,6 +41,8 @@ from ..stix.grading import GROTIUS_EXTENSION_ID
 from ..store import Store
 from ..store.engine import Tx
 from ..store.objects import Stored, version_of
+from .canonical import CanonicalizationError
+from .canonical import dumps as canonical_json
 
 if TYPE_CHECKING:
     from ..node import Node
@@ -94,8 +95,8 @@ def signing_input(obj: dict[str, Any]) -> bytes:
         ext = {k: v for k, v in exts[GROTIUS_EXTENSION_ID].items() if k != "signature"}
         body = {**obj, "extensions": {**exts, GROTIUS_EXTENSION_ID: ext}}
     try:
-        return rfc8785.dumps(body)
-    except rfc8785.CanonicalizationError as e:
+        return canonical_json(body)
+    except CanonicalizationError as e:
         raise InvalidInput(
             f"{obj.get('id')}: cannot be put in RFC 8785 canonical form to sign or verify: {e}",
             object_id=obj.get("id"),
@@ -113,13 +114,21 @@ def originator(obj: dict[str, Any]) -> str | None:
 
 
 def sign(obj: dict[str, Any], key: Any, signer: str) -> dict[str, Any]:
-    """A signed copy of ``obj`` (any earlier signature replaced)."""
-    out = copy.deepcopy(obj)
-    exts = out.setdefault("extensions", {})
+    """A signed copy of ``obj`` (any earlier signature replaced).
+
+    Only the copy's ``extensions`` and its Grotius extension entry are new dicts; the
+    copy shares every other value with ``obj`` (a deep copy cost as much as the
+    canonical form), and sign changes neither.
+    """
+    exts = obj.get("extensions", {})
     if not isinstance(exts, dict):
         raise InvalidInput(f"{obj.get('id')}: 'extensions' is not an object", property="extensions")
-    ext = exts.setdefault(GROTIUS_EXTENSION_ID, {"extension_type": "property-extension"})
-    ext.pop("signature", None)
+    ext = exts.get(GROTIUS_EXTENSION_ID, {"extension_type": "property-extension"})
+    if not isinstance(ext, dict):
+        raise InvalidInput(f"{obj.get('id')}: extension {GROTIUS_EXTENSION_ID} is not an object",
+                           object_id=obj.get("id"), property="extensions")
+    ext = {k: v for k, v in ext.items() if k != "signature"}
+    out = {**obj, "extensions": {**exts, GROTIUS_EXTENSION_ID: ext}}
     value = key.sign(signing_input(out))
     ext["signature"] = {
         "alg": ALG, "key_id": key_id(key.public_key()), "signer": signer,
