@@ -184,9 +184,35 @@ def read(data: bytes) -> list[Item]:
         return _read(data)
 
 
+#: byte order marks of the encodings JSON files turn up in besides UTF-8 (longest first)
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32LE"), (b"\x00\x00\xfe\xff", "UTF-32BE"),
+              (b"\xff\xfe", "UTF-16LE"), (b"\xfe\xff", "UTF-16BE"))
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """The name of a UTF-16/32 encoding the input is evidently in (a byte order mark, or a
+    NUL byte among the first two: JSON text starts with an ASCII character)."""
+    for bom, name in _WIDE_BOMS:
+        if data.startswith(bom):
+            return name
+    if b"\x00" in data[:2]:
+        return "UTF-16 or UTF-32"
+    return None
+
+
 def _read(data: bytes) -> list[Item]:
     if len(data) > MAX_INPUT_BYTES:
         return [Item(0, error=InvalidInput(f"input of {len(data)} bytes exceeds the {MAX_INPUT_BYTES} byte limit"))]
+    # a UTF-8 byte order mark (Windows tools write one) carries no content: RFC 8259 lets
+    # a parser ignore it
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    wide = _wide_encoding(data)
+    if wide is not None:
+        return [Item(0, error=InvalidInput(
+            f"input is {wide}, not UTF-8: STIX and JSON exchange use UTF-8; convert it first "
+            f"(for example: iconv -f {wide.split()[0]} -t UTF-8)", line=1, column=1,
+        ))]
     try:
         return list(_objects_of(orjson.loads(data)))
     except (orjson.JSONDecodeError, RecursionError):
@@ -205,18 +231,21 @@ def _read(data: bytes) -> list[Item]:
             return _read_lines(lines)
         items = _recover_prefix(text)
         line, col = _where(text, whole.pos)
+        broken = f"broken JSON at line {line}, column {col}: {whole.msg}"
+        if utf8_problem and not items:
+            # nothing was read: one input, one error, the encoding first (the likelier cause)
+            return [Item(0, error=InvalidInput(
+                f"{utf8_problem.message}, and it is not JSON: {broken}", line=line, column=col, position=0,
+            ))]
         items.append(
             Item(
                 len(items),
                 error=InvalidInput(
-                    f"broken JSON at line {line}, column {col}: {whole.msg}"
-                    + (f"; {len(items)} object(s) before it were read" if items else ""),
+                    broken + (f"; {len(items)} object(s) before it were read" if items else ""),
                     line=line, column=col, position=len(items),
                 ),
             )
         )
-        if utf8_problem and not items[:-1]:
-            items.insert(0, Item(0, error=utf8_problem))
         return items
 
 
@@ -284,6 +313,9 @@ def ingest(
     quiet: bool = False,
 ) -> Summary:
     """Validate and store; returns what happened to every object."""
+    if collection is not None:
+        # a wrong name fails before anything is checked, whatever the input holds
+        store_objects.collection_id(node.store, collection)
     items = [
         it if isinstance(it, Item) else Item(i, obj=it) for i, it in enumerate(source_items)
     ]

@@ -94,6 +94,48 @@ def test_bytes_that_are_not_utf8_name_the_object(node):
     assert "description" in str(s.errors[0])
 
 
+def test_utf8_byte_order_mark_is_ignored(node):
+    s = ingest(node, read(b"\xef\xbb\xbf" + json.dumps([GOOD, GOOD2]).encode()))
+    assert (s.stored, s.rejected) == (2, 0), s.errors
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_wide_encodings_are_named(node, encoding):
+    s = ingest(node, read(json.dumps([GOOD, GOOD2]).encode(encoding)))
+    assert (s.stored, s.rejected) == (0, 1)
+    assert "not UTF-8" in s.errors[0].message and "UTF-" + encoding[4:6] in s.errors[0].message
+
+
+def test_input_neither_utf8_nor_json_is_one_error(node):
+    s = ingest(node, read(b"caf\xe9 is no JSON"))
+    assert (s.stored, s.rejected) == (0, 1)
+    msg = s.errors[0].message
+    assert "not valid UTF-8" in msg and "0xe9" in msg and "broken JSON" in msg
+
+
+def test_unknown_collection_fails_before_anything(node):
+    from grotius.exc import NotFound
+
+    with pytest.raises(NotFound, match="no collection named 'nope'"):
+        ingest(node, read(b"not even JSON"), collection="nope")
+    assert objects.get(node.store, GOOD["id"]) is None
+
+
+def test_damaged_store_is_a_clear_error(tmp_path: Path):
+    home = tmp_path / "home"
+    grotius = [sys.executable, "-m", "grotius"]
+    subprocess.run([*grotius, "init", "--home", str(home), "--org", "NL-POL"], check=True, capture_output=True)
+    for suffix in ("-wal", "-shm"):
+        (home / f"grotius.db{suffix}").unlink(missing_ok=True)
+    (home / "grotius.db").write_bytes(b"this was overwritten by mistake" * 200)
+    f = tmp_path / "in.json"
+    f.write_text(json.dumps([GOOD]))
+    r = subprocess.run([*grotius, "import", "--home", str(home), str(f)], capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    assert f"the store {home / 'grotius.db'} is not a SQLite database or is damaged" in r.stderr
+
+
 def test_empty_and_garbage_inputs(node):
     for data in (b"", b"   ", b"\x00\x01\x02", b"<html></html>", b"[1, 2", b'{"type": "bundle", "objects": 5}'):
         s = ingest(node, read(data))

@@ -109,6 +109,24 @@ class Tx:
         return int(row[0])
 
 
+def _configure_sqlite(conn: sqlite3.Connection) -> None:
+    # 16 KiB pages (set before WAL, so only a new database takes them): an object
+    # version updates a row and eight indexes, and with 4 KiB pages the random
+    # keys (ids, correlation values) cost a page split or a deeper tree far more
+    # often (measured: the objects insert 34-39 -> 21-26 µs per row at 100,000)
+    conn.execute("PRAGMA page_size=16384")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    # a node's working set (the id index, the newest table pages) should stay in memory as the
+    # store grows; checkpoints in larger steps (64 MiB) keep commits of big batches
+    # cheap
+    conn.execute("PRAGMA cache_size=-262144")
+    conn.execute("PRAGMA mmap_size=1073741824")
+    conn.execute("PRAGMA wal_autocheckpoint=4096")
+    conn.execute("PRAGMA temp_store=MEMORY")
+
+
 class Store:
     """A node's database. Connections are per thread; writes are serialised by the engine."""
 
@@ -118,7 +136,9 @@ class Store:
         if parsed.scheme == "sqlite":
             self.dialect = "sqlite"
             # sqlite:///abs/path -> /abs/path ; sqlite:///:memory: is refused (tests use files)
-            self.path = Path(parsed.path if parsed.netloc == "" else parsed.netloc + parsed.path)
+            path = parsed.path if parsed.netloc == "" else parsed.netloc + parsed.path
+            # sqlite:////abs/path (an absolute path after the empty host) parses as //abs/path
+            self.path = Path("/" + path.lstrip("/") if path.startswith("//") else path)
         elif parsed.scheme in ("postgresql", "postgres"):
             self.dialect = "postgresql"
             try:
@@ -177,24 +197,19 @@ class Store:
     def _connect(self) -> Any:
         if self.dialect == "sqlite":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=60
-            )
-            # 16 KiB pages (set before WAL, so only a new database takes them): an object
-            # version updates a row and eight indexes, and with 4 KiB pages the random
-            # keys (ids, correlation values) cost a page split or a deeper tree far more
-            # often (measured: the objects insert 34-39 -> 21-26 µs per row at 100,000)
-            conn.execute("PRAGMA page_size=16384")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            # a node's working set (the id index, the newest table pages) should stay in memory as the
-            # store grows; checkpoints in larger steps (64 MiB) keep commits of big batches
-            # cheap
-            conn.execute("PRAGMA cache_size=-262144")
-            conn.execute("PRAGMA mmap_size=1073741824")
-            conn.execute("PRAGMA wal_autocheckpoint=4096")
-            conn.execute("PRAGMA temp_store=MEMORY")
+            conn = None
+            try:
+                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
+                _configure_sqlite(conn)
+            except sqlite3.OperationalError as e:
+                if conn is not None:
+                    conn.close()
+                raise ConfigError(f"cannot open the store {self.path}: {e}", path=str(self.path)) from None
+            except sqlite3.DatabaseError as e:
+                if conn is not None:
+                    conn.close()
+                raise ConfigError(f"the store {self.path} is not a SQLite database or is damaged: {e}",
+                                  path=str(self.path)) from None
             return conn
         import psycopg
 

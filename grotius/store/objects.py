@@ -148,7 +148,7 @@ def loads(raw: str) -> dict[str, Any]:
         return json.loads(raw)
 
 
-def collection_id(tx: Tx, name: str) -> int:
+def collection_id(tx: Tx | Store, name: str) -> int:
     row = tx.query_one("SELECT cid FROM collections WHERE name = ?", (name,))
     if row is None:
         raise NotFound(f"no collection named {name!r}", collection=name)
