@@ -235,6 +235,24 @@ def test_api_import_mixed_good_and_bad(client: TestClient) -> None:
     assert_error(client.post("/api/import", content=b"{not json", headers=h), 422, "rejected")
 
 
+def test_api_import_refuses_a_body_over_the_limit(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from grotius.web import api
+
+    h = basic()
+    data = _bundle([GOOD])
+    monkeypatch.setattr(api, "IMPORT_MAX_BYTES", len(data) - 1)
+    assert_error(client.post("/api/import", content=data, headers=h), 413, "too_large")
+
+    def chunks():  # no Content-Length: counted while streaming
+        yield data[:10]
+        yield data[10:]
+
+    assert_error(client.post("/api/import", content=chunks(), headers=h), 413, "too_large")
+    assert_error(client.get(f"/api/objects/{GOOD['id']}", headers=h), 404, "not_found")
+    monkeypatch.setattr(api, "IMPORT_MAX_BYTES", len(data))
+    assert client.post("/api/import", content=data, headers=h).status_code == 200
+
+
 def test_import_page_shows_per_object_errors(analyst: tuple[TestClient, str]) -> None:
     client, csrf = analyst
     data = _bundle([GOOD, DANGLING])

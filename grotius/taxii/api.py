@@ -16,7 +16,6 @@ import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 
 from .. import collections as cols
 from ..exc import AuthError, Forbidden, InvalidInput, NotFound
@@ -24,6 +23,7 @@ from ..ingest import Item, ingest
 from ..sharing import audit, partners, policy
 from ..store.objects import Stored
 from ..web import auth
+from ..web.body import bounded_body
 from . import media, query, status
 from .media import ts
 
@@ -358,15 +358,8 @@ async def add_objects(request: Request, api_root: str, collection_id: str) -> Re
     _root(api_root)
     media.check_content_type(request)
     col = await run_in_threadpool(_collection, ctx, collection_id, write=True)
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_CONTENT_LENGTH:
-        raise HTTPException(413, f"the body exceeds this API root's max_content_length ({MAX_CONTENT_LENGTH} bytes)")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_CONTENT_LENGTH:
-            raise HTTPException(413, f"the body exceeds this API root's max_content_length ({MAX_CONTENT_LENGTH} bytes)")
-    result = await run_in_threadpool(_add, ctx, col, api_root, bytes(body))
+    body = await bounded_body(request, MAX_CONTENT_LENGTH, "this API root's max_content_length")
+    result = await run_in_threadpool(_add, ctx, col, api_root, body)
     return media.json_response(result, 202, headers={"X-Request-ID": ctx.request_id})
 
 

@@ -17,6 +17,7 @@ from ..stix import grading, markings
 from ..store import objects
 from ..store.objects import Stored
 from . import auth, describe, stats
+from .body import bounded_body
 from .errors import payload
 from .search import SearchQuery, facets, run
 
@@ -38,6 +39,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/api", responses=ERRORS)
+
+#: the largest body /api/import takes; the CLI reads files of any size the store takes
+IMPORT_MAX_BYTES = 256 * 1024 * 1024
 
 
 def get_node(request: Request) -> Node:
@@ -192,7 +196,9 @@ def grade_object(
     "/import", tags=["import/export"],
     summary="Import a STIX bundle, JSON array or JSON lines (request body)",
     description="200 with the summary when every object was stored or already held; 422 in "
-    "the error shape, with the summary as detail, when some were rejected (the good ones are stored).",
+    "the error shape, with the summary as detail, when some were rejected (the good ones are stored); "
+    f"413 for a body over {IMPORT_MAX_BYTES // 2**20} MiB (the CLI imports larger files).",
+    responses={413: {"model": ErrorOut, "description": "body too large"}},
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": {"type": "object"}},
         "application/x-ndjson": {"schema": {"type": "string"}},
@@ -206,7 +212,8 @@ async def import_objects(
     node: Node = Depends(get_node),
 ) -> JSONResponse:
     auth.require_user_principal(principal)
-    data = await request.body()
+    data = await bounded_body(request, IMPORT_MAX_BYTES, "the import limit of the web API; import larger files "
+                              "with `grotius import`")
     from starlette.concurrency import run_in_threadpool
 
     summary = await run_in_threadpool(
