@@ -11,7 +11,10 @@ from click.testing import CliRunner
 
 from grotius.cli import main
 from grotius.finance.export import ALERT_TYPE, alerts_to_ftm, alerts_to_stix
-from grotius.finance.generate import generate, write_amlworld
+from grotius.exc import InvalidInput
+from grotius.finance.evaluate import against_accounts, against_instances
+from grotius.finance.formats import read_amlsim_accounts
+from grotius.finance.generate import generate, write_amlsim, write_amlworld, write_truth
 from grotius.finance.params import Params
 from grotius.finance.pipeline import analyse, read_alerts
 from grotius.finance.store import store_alerts
@@ -123,6 +126,32 @@ def test_cli_analyse_writes_alert_lines_and_reports_bad_input(tmp_path: Path) ->
     assert res.exit_code == 2 and "cycle has no parameter 'nope'" in res.output
     stix = runner.invoke(main, ["finance", "export", str(tmp_path / "out"), "--to", "stix"])
     assert stix.exit_code == 0 and json.loads(stix.output)["type"] == "bundle"
+
+
+def test_library_analyse_writes_the_evaluation_the_cli_writes(tmp_path: Path) -> None:
+    net = generate(accounts=300, transactions=1500, per_typology=2, seed=4)
+    write_truth(net, tmp_path / "truth.json", write_amlsim(net, tmp_path / "sim"))
+    labels = read_amlsim_accounts(tmp_path / "sim")
+    result = analyse(tmp_path / "sim", "amlsim", tmp_path / "lib", truth=tmp_path / "truth.json", account_labels=labels)
+    written = json.loads((tmp_path / "lib" / "evaluation.json").read_text())
+    instances = json.loads((tmp_path / "truth.json").read_text())["instances"]
+    assert written == result.evaluation == {"typologies": against_instances(result.alerts, instances),
+                                            "accounts": against_accounts(result.alerts, labels)}
+    assert written["typologies"]["cycle"]["recall"] == 1.0
+    r = CliRunner().invoke(main, ["finance", "analyse", str(tmp_path / "sim"), "--format", "amlsim", "--quiet",
+                                  "--out", str(tmp_path / "cli"), "--truth", str(tmp_path / "truth.json"),
+                                  "--labels", str(tmp_path / "sim" / "nodes.csv")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "cli" / "evaluation.json").read_text() == (tmp_path / "lib" / "evaluation.json").read_text()
+    assert "  cycle           recall 1.0" in r.output and "  accounts: recall " in r.output
+    # nothing to evaluate: no evaluation.json
+    analyse(tmp_path / "sim", "amlsim", tmp_path / "plain")
+    assert not (tmp_path / "plain" / "evaluation.json").exists()
+    # a file that is not a truth.json is refused before the import, naming it
+    (tmp_path / "nodes.json").write_text('{"accounts": []}')
+    with pytest.raises(InvalidInput, match="nodes.json is not a truth.json") as e:
+        analyse(tmp_path / "sim", "amlsim", tmp_path / "bad", truth=tmp_path / "nodes.json")
+    assert e.value.property == "truth" and not (tmp_path / "bad").exists()
 
 
 def test_rerunning_analyse_into_a_node_changes_nothing(node: object, tmp_path: Path) -> None:

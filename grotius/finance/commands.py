@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +12,9 @@ from ..cli_common import friendly
 from ..exc import InvalidInput
 from .formats import FORMATS
 from .params import DETECTOR_NAMES, Params
+
+if TYPE_CHECKING:
+    from .pipeline import Result
 
 
 class _Progress:
@@ -108,34 +111,35 @@ def analyse_cmd(path: Path, fmt: str, engine: str, spark_master: str | None, out
     options: dict[str, Any] = {"master": spark_master} if engine == "spark" and spark_master else {}
     with _Progress(quiet) as prog:
         result = analyse(path, fmt, out_dir, engine=engine, params=params, skip_invalid=skip_invalid,
-                         progress=prog, engine_options=options, train=train,
-                         account_labels=account_labels if train else None, account_model=account_model)
-    rep = result.report
+                         progress=prog, engine_options=options, train=train, account_labels=account_labels,
+                         account_model=account_model, truth=truth)
+    _report(result, out_dir)
+    if home is not None:
+        from .store import store_alerts
+
+        stored = store_alerts(home, result.alerts, tlp=tlp)
+        click.echo(f"node at {home}: {stored.stored} alert objects stored, {stored.unchanged} unchanged", err=True)
+
+
+def _report(result: "Result", out_dir: Path) -> None:
+    """What the run found and how it did, on stderr (the files hold the same and more)."""
+    rep, ev = result.report, result.evaluation
     click.echo(f"{rep.rows_read:,} rows read, {rep.rows_accepted:,} accepted, {rep.rows_rejected:,} rejected", err=True)
     for err in rep.errors[:10]:
         click.echo(f"  line {err['line']}: {err['message']}", err=True)
     summary = result.summary()
     click.echo(f"{len(result.alerts):,} alerts ({', '.join(f'{k} {v}' for k, v in sorted(summary['alerts_per_typology'].items()))}) "
                f"-> {out_dir / 'alerts.jsonl'}", err=True)
-    extra: dict[str, Any] = {}
-    if truth is not None:
-        from .evaluate import against_instances
-
-        inst = json.loads(truth.read_text(encoding="utf-8"))["instances"]
-        extra["typologies"] = against_instances(result.alerts, inst)
-        for typ, m in extra["typologies"].items():
-            click.echo(f"  {typ:15} recall {m['recall']}  precision {m['precision']}  ({m['found']}/{m['instances']} found, {m['alerts']} alerts)", err=True)
-    if account_labels is not None:
-        from .evaluate import against_accounts
-
-        extra["accounts"] = against_accounts(result.alerts, account_labels)
-        click.echo(f"  accounts: recall {extra['accounts']['recall']}  precision {extra['accounts']['precision']}", err=True)
+    for typ, m in ev.get("typologies", {}).items():
+        click.echo(f"  {typ:15} recall {m['recall']}  precision {m['precision']}  ({m['found']}/{m['instances']} found, {m['alerts']} alerts)", err=True)
+    if "accounts" in ev:
+        click.echo(f"  accounts: recall {ev['accounts']['recall']}  precision {ev['accounts']['precision']}", err=True)
     if result.model:
-        extra["model"] = m = result.model
+        m = result.model
         click.echo(f"  model: minority-class F1 {m['test']['f1']:.4f} (validation {m['validation']['f1']:.4f}), "
                    f"precision {m['test']['precision']:.4f}, recall {m['test']['recall']:.4f}", err=True)
     if result.account_model:
-        extra["account_model"] = am = result.account_model
+        am = result.account_model
         click.echo(f"  account model (out of fold): average precision {am['average_precision']:.4f}", err=True)
         for target, op in am["operating_points"].items():
             click.echo(f"    {target}: " + (f"precision {op['precision']:.4f}, recall {op['recall']:.4f}, "
@@ -149,21 +153,12 @@ def analyse_cmd(path: Path, fmt: str, engine: str, spark_master: str | None, out
             click.echo(f"    {target}: " + (f"{op['flagged']:,} flagged at threshold {op['threshold']:.6g}" if op
                                             else "not reached in training: no threshold"), err=True)
         click.echo(f"  per-account scores and drivers -> {out_dir / 'account_scores.csv'}", err=True)
-        if account_labels is not None:
-            from .account_file import against_labels
-
-            extra["account_scoring"] = ev = against_labels(result.account_scores, account_labels, sc["operating_points"])
-            click.echo(f"  against --labels: average precision {ev['average_precision']}", err=True)
+        if "account_scoring" in ev:
+            held_out = ev["account_scoring"]
+            click.echo(f"  against --labels: average precision {held_out['average_precision']}", err=True)
             for target in sc["operating_points"]:
-                if target in ev:
-                    click.echo(f"    {target}: precision {ev[target]['precision']:.4f}, recall {ev[target]['recall']:.4f}", err=True)
-    if extra:
-        (out_dir / "evaluation.json").write_text(json.dumps(extra, indent=2) + "\n", encoding="utf-8")
-    if home is not None:
-        from .store import store_alerts
-
-        stored = store_alerts(home, result.alerts, tlp=tlp)
-        click.echo(f"node at {home}: {stored.stored} alert objects stored, {stored.unchanged} unchanged", err=True)
+                if target in held_out:
+                    click.echo(f"    {target}: precision {held_out[target]['precision']:.4f}, recall {held_out[target]['recall']:.4f}", err=True)
 
 
 @finance.command("generate")

@@ -36,6 +36,9 @@ class Result:
     account_model_file: dict[str, Any] | None = None
     #: scoring with a saved model (``account_file.score_accounts``)
     account_scoring: dict[str, Any] | None = None
+    #: what evaluation.json holds: recall and precision against planted instances
+    #: (``typologies``) and account labels (``accounts``, ``account_scoring``), and the models
+    evaluation: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         per: dict[str, int] = {}
@@ -116,12 +119,16 @@ def analyse(
     train: bool = False,
     account_labels: dict[str, int] | None = None,
     account_model: Path | None = None,
+    truth: Path | None = None,
 ) -> Result:
     """With ``train``: account labels train the account score (``account_model.py``);
     labelled transactions, or no account labels, train the transaction score (``model.py``).
-    ``account_model``: score every account with a model file saved by such a run."""
+    ``account_model``: score every account with a model file saved by such a run.
+    ``truth`` (truth.json of ``generate``) and ``account_labels`` are also what the alerts
+    and scores are evaluated against (``Result.evaluation``, DIR/evaluation.json)."""
     params = params or Params()
     typologies_of(params)
+    instances = read_truth(truth) if truth is not None else None
     saved_model = None
     if account_model is not None:
         if train:
@@ -175,6 +182,7 @@ def analyse(
             t0 = time.perf_counter()
             result.model = train_and_evaluate(eng, typologies_of(params))
             result.seconds["model"] = round(time.perf_counter() - t0, 3)
+        result.evaluation = evaluate(result, instances, account_labels)
         if out_dir is not None:
             write_results(result, Path(out_dir), params)
         return result
@@ -182,6 +190,42 @@ def analyse(
         if eng is not None and own_engine:
             eng.close()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def read_truth(path: Path) -> list[dict[str, Any]]:
+    """The planted instances listed in a truth.json written by ``generate``."""
+    try:
+        instances = json.loads(Path(path).read_text(encoding="utf-8"))["instances"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
+        raise InvalidInput(f"{path} is not a truth.json from `grotius finance generate` ({e!r})",
+                           property="truth") from None
+    if not isinstance(instances, list):
+        raise InvalidInput(f"{path}: 'instances' is not a list", property="truth")
+    return instances
+
+
+def evaluate(result: Result, instances: list[dict[str, Any]] | None = None,
+             account_labels: dict[str, int] | None = None) -> dict[str, Any]:
+    """What evaluation.json holds for this run; empty when there was nothing to evaluate."""
+    out: dict[str, Any] = {}
+    if instances is not None:
+        from .evaluate import against_instances
+
+        out["typologies"] = against_instances(result.alerts, instances)
+    if account_labels is not None:
+        from .evaluate import against_accounts
+
+        out["accounts"] = against_accounts(result.alerts, account_labels)
+    if result.model:
+        out["model"] = result.model
+    if result.account_model:
+        out["account_model"] = result.account_model
+    if result.account_scoring and account_labels is not None:
+        from .account_file import against_labels
+
+        out["account_scoring"] = against_labels(result.account_scores, account_labels,
+                                                result.account_scoring["operating_points"])
+    return out
 
 
 def write_results(result: Result, out_dir: Path, params: Params) -> None:
@@ -216,6 +260,8 @@ def write_results(result: Result, out_dir: Path, params: Params) -> None:
     summary = result.summary()
     summary["parameters"] = params.to_dict()
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if result.evaluation:
+        (out_dir / "evaluation.json").write_text(json.dumps(result.evaluation, indent=2) + "\n", encoding="utf-8")
 
 
 def read_alerts(path: Path) -> list[Alert]:
