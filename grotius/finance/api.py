@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -18,7 +19,7 @@ from grotius.exc import NotFound
 from grotius.node import Node
 from grotius.stix import markings
 from grotius.store import objects
-from grotius.web import auth
+from grotius.web import auth, render
 from grotius.web.api import ERRORS, get_node
 from grotius.web.render import NavItem, page
 
@@ -31,17 +32,48 @@ nav = [NavItem("Alerts", "/finance", 30)]
 templates = str(Path(__file__).parent / "templates")
 
 
-def _alerts(principal: auth.Principal, node: Node, typology: str = "", min_score: float | None = None) -> list[dict[str, Any]]:
-    out = []
-    for st in objects.iter_objects(node.store, types=(ALERT_TYPE,), tlp_max=principal.tlp_max, latest_only=True):
-        o = st.obj
-        if typology and o.get("typology") != typology:
-            continue
-        if min_score is not None and float(o.get("score", 0)) < min_score:
-            continue
-        out.append({**o, "tlp": st.tlp, "source": st.source})
-    out.sort(key=lambda o: (-float(o.get("score", 0)), o["id"]))
-    return out
+#: alerts on one page of the alert list
+PER_PAGE = 50
+_LATEST = "NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.version > o.version)"
+
+
+def _field(node: Node, name: str) -> str:
+    """SQL for one top-level property of the stored alert (its STIX JSON)."""
+    if node.store.dialect == "postgresql":
+        return f"(o.raw::json ->> '{name}')"
+    return f"json_extract(o.raw, '$.{name}')"
+
+
+def _where(principal: auth.Principal, node: Node, typology: str = "",
+           min_score: float | None = None) -> tuple[str, list[Any]]:
+    where, params = ["o.type = ?", _LATEST], [ALERT_TYPE]
+    if principal.tlp_max is not None:
+        cleared = [lvl for lvl in markings.LEVELS if markings.allows(principal.tlp_max, lvl)]
+        where.append(f"o.tlp IN ({','.join('?' * len(cleared))})")
+        params += cleared
+    if typology:
+        where.append(f"{_field(node, 'typology')} = ?")
+        params.append(typology)
+    if min_score is not None:
+        where.append(f"{_score(node)} >= ?")
+        params.append(min_score)
+    return " AND ".join(where), params
+
+
+def _score(node: Node) -> str:
+    cast = "DOUBLE PRECISION" if node.store.dialect == "postgresql" else "REAL"
+    return f"CAST({_field(node, 'score')} AS {cast})"
+
+
+def _alerts(principal: auth.Principal, node: Node, typology: str = "", min_score: float | None = None, *,
+            limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of the alerts the caller may see, best first, and how many there are in all."""
+    where, params = _where(principal, node, typology, min_score)
+    rows = node.store.query(
+        f"SELECT o.tlp, o.source, o.raw FROM objects o WHERE {where} "
+        f"ORDER BY {_score(node)} DESC, o.id LIMIT ? OFFSET ?", (*params, int(limit), int(offset)))
+    total = node.store.query_one(f"SELECT COUNT(*) FROM objects o WHERE {where}", params)
+    return [{**objects.loads(raw), "tlp": tlp, "source": source} for tlp, source, raw in rows], int(total[0]) if total else 0
 
 
 def _alert(principal: auth.Principal, node: Node, alert_id: str) -> tuple[dict[str, Any], str]:
@@ -73,7 +105,7 @@ def api_alerts(
     principal: auth.Principal = Depends(auth.require_principal),
     node: Node = Depends(get_node),
 ) -> list[dict[str, Any]]:
-    return _alerts(principal, node, typology, min_score)[offset: offset + limit]
+    return _alerts(principal, node, typology, min_score, limit=limit, offset=offset)[0]
 
 
 @router.get("/api/finance/alerts/{alert_id}", tags=["finance"], responses=ERRORS, summary="One alert with its evidence")
@@ -92,12 +124,21 @@ def api_alert_svg(alert_id: str, principal: auth.Principal = Depends(auth.requir
 
 
 @router.get("/finance", response_class=HTMLResponse, include_in_schema=False)
-def alerts_page(request: Request, typology: str = "", principal: auth.Principal = Depends(auth.require_principal),
+def alerts_page(request: Request, typology: str = "", page: int = Query(1, ge=1, le=2**63 // PER_PAGE),
+                principal: auth.Principal = Depends(auth.require_principal),
                 node: Node = Depends(get_node)) -> Response:
-    rows = _alerts(principal, node, typology)
-    typologies = sorted({r["typology"] for r in _alerts(principal, node)})
-    return page(request, "finance_alerts.html", {"rows": rows[:500], "total": len(rows), "typology": typology,
-                                                 "typologies": typologies}, principal=principal)
+    rows, total = _alerts(principal, node, typology, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    where, params = _where(principal, node)
+    typologies = sorted(t for (t,) in node.store.query(
+        f"SELECT DISTINCT {_field(node, 'typology')} FROM objects o WHERE {where}", params) if t)
+
+    def page_url(n: int) -> str:
+        return "/finance?" + urlencode({**({"typology": typology} if typology else {}), "page": n})
+
+    return render.page(request, "finance_alerts.html", {
+        "rows": rows, "total": total, "typology": typology, "typologies": typologies,
+        "page": page, "pages": max(1, -(-total // PER_PAGE)), "page_url": page_url,
+    }, principal=principal)
 
 
 @router.get("/finance/alerts/{alert_id}", response_class=HTMLResponse, include_in_schema=False)
