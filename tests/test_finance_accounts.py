@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-pytest.importorskip("sklearn", reason="the account score needs grotius[finance-ml] (scikit-learn)")
+from finance_ml import require
+
+require("sklearn", "the account score needs grotius[finance-ml] (scikit-learn)")
 
 import numpy as np  # noqa: E402
 from sklearn.metrics import average_precision_score  # noqa: E402

@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 import pytest
 
+import finance_ml
 from grotius.finance.engines import DuckDBEngine, Engine
 from grotius.finance.generate import generate, write_amlworld
 from grotius.finance.params import DETECTOR_NAMES, Params
@@ -102,7 +103,7 @@ def test_amounts_stay_exact_decimals_on_both_engines(runs: dict[str, Result]) ->
 
 
 def test_account_features_are_the_same_on_both_engines(spark: Engine, tmp_path: Path) -> None:
-    pytest.importorskip("scipy", reason="account features need grotius[finance-ml]")
+    finance_ml.require("scipy", "account features need grotius[finance-ml] (scipy)")
     import numpy as np
 
     from grotius.finance.account_model import account_features, pair_table

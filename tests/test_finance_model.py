@@ -9,8 +9,9 @@ import pytest
 from grotius.exc import InvalidInput
 from grotius.finance.generate import generate, write_amlworld
 from grotius.finance.pipeline import analyse
+from finance_ml import require
 
-pytest.importorskip("sklearn", reason="the scoring model needs grotius[finance-ml] (scikit-learn)")
+require("sklearn", "the scoring model needs grotius[finance-ml] (scikit-learn)")
 
 
 def test_model_trains_on_graph_features_and_reports_minority_f1(tmp_path: Path) -> None:
