@@ -43,8 +43,12 @@ def audit_verify(home: Path | None, as_json: bool) -> None:
         for p in rep.problems:
             click.echo(f"{p.kind.upper()}: {p.message}")
         state = "OK" if rep.ok else f"FAILED ({len(rep.problems)} problems)"
-        click.echo(f"audit log {state}: {rep.entries} entries, head {rep.head_seq}, "
-                   f"{rep.checkpoints} signed checkpoints (last at {rep.last_checkpoint_seq})")
+        if rep.last_checkpoint_seq is None:
+            anchors = "no signed checkpoint yet"
+        else:
+            anchors = (f"{rep.checkpoints} signed checkpoint{'' if rep.checkpoints == 1 else 's'} "
+                       f"(last at entry {rep.last_checkpoint_seq})")
+        click.echo(f"audit log {state}: {rep.entries} entries, head {rep.head_seq}, {anchors}")
     if rep.ok:
         a.checkpoint(node)  # a verified head becomes the next anchor
     sys.exit(0 if rep.ok else 1)
