@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
@@ -71,7 +72,33 @@ class Node:
     def open(cls, home: str | Path | None = None) -> "Node":
         h = home_from(home)
         config = Config.load(h)
-        return cls(config=config, store=open_store(config.db_url))
+        node = cls(config=config, store=open_store(config.db_url))
+        node.ensure_builtins()
+        return node
+
+    def ensure_builtins(self) -> list[str]:
+        """Store the current version of any built-in object the store lacks (a node made
+        by an earlier release holds earlier versions, e.g. of the extension definition);
+        returns the ids stored. One indexed query when nothing is missing. Opening a node
+        must not fail over this: a failure is a warning, and the next open tries again."""
+        wanted = builtin_objects()
+        try:
+            ids = [o["id"] for o in wanted]
+            held = set(self.store.query(
+                f"SELECT id, version FROM objects WHERE id IN ({','.join('?' * len(ids))})", ids))
+            missing = [o for o in wanted if (o["id"], objects.version_of(o)) not in held]
+            if not missing:
+                return []
+            from .ingest import ingest
+
+            summary = ingest(self, missing, quiet=True)
+            if not summary.ok:
+                raise summary.errors[0]
+        except Exception as e:  # noqa: BLE001 - any failure here must leave the node usable
+            warnings.warn(f"could not store the built-in objects of this Grotius release in the node's "
+                          f"store ({e}); the node works with the versions it holds", RuntimeWarning, stacklevel=3)
+            return []
+        return [o["id"] for o in missing]
 
     def close(self) -> None:
         self.store.close()
