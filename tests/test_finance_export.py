@@ -15,7 +15,6 @@ from grotius.exc import InvalidInput
 from grotius.finance.evaluate import against_accounts, against_instances
 from grotius.finance.formats import read_amlsim_accounts
 from grotius.finance.generate import generate, write_amlsim, write_amlworld, write_truth
-from grotius.finance.params import Params
 from grotius.finance.pipeline import analyse, read_alerts
 from grotius.finance.store import store_alerts
 from grotius.finance.svg import evidence_svg

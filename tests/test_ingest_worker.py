@@ -140,8 +140,6 @@ class _Text(str):
 
 
 def _tricky() -> list[object]:
-    import datetime
-
     nested: object = "x"
     for i in range(300):
         nested = [nested] if i % 2 else {"k": nested}
@@ -170,9 +168,7 @@ def test_objects_cross_the_process_boundary_unchanged() -> None:
 
 
 def test_batch_results_equal_checking_in_this_process() -> None:
-    import grotius.correlate.hook  # noqa: F401  (registers the correlation analyser)
     from grotius.correlate import hook
-    from grotius.store import objects  # noqa: F401  (registers the row parts)
 
     hook.register()
     objs = [*bundle(600, seed=13)["objects"], *[b for b, _ in BAD_OBJECTS.values()], *_tricky()]
@@ -235,7 +231,6 @@ def test_row_parts_agree_with_the_plain_reading() -> None:
 def test_checking_step_by_step_equals_checking_object_by_object() -> None:
     """check_all (validation over the batch, then each analyser) is check_one per object."""
     from grotius.correlate import hook
-    from grotius.store import objects  # noqa: F401  (registers the row parts)
 
     hook.register()
     objs = [*[b for b, _ in BAD_OBJECTS.values()], *bundle(400, seed=15)["objects"], *_tricky()]

@@ -6,6 +6,7 @@ whose hit is US-FED's record, not NL-POL's own pushed copy; the pages show both.
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
-import grotius.cli  # noqa: F401  (registers the areas' demo steps, as `grotius demo` does)
 from grotius import demo, demo_data
 from grotius.matching import entities
 from grotius.sharing import partners
 
 pytestmark = [pytest.mark.slow]
+
+# the areas register their demo steps when the CLI imports their commands, as for `grotius demo`
+importlib.import_module("grotius.cli")
 
 SPELLINGS = {"Mohammed Al-Hassan", "Mohamed Alhasan", "محمد الحسن"}
 

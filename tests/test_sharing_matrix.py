@@ -21,7 +21,7 @@ import pytest
 from grotius import collections, users
 from grotius.collections import collection_uuid
 from grotius.ingest import ingest
-from grotius.sharing import audit, partners, policy
+from grotius.sharing import partners, policy
 from grotius.stix.grading import GROTIUS_EXTENSION_ID
 from grotius.store import objects as store_objects
 from taxii_helpers import TAXII, TLP, indicator
