@@ -32,7 +32,6 @@ class GenTx:
     amount: Decimal
     ts: int
     label: int = 0
-    instance: int = -1
     currency: str = "US Dollar"
     payment_format: str = "ACH"
     tx_id: str = ""
@@ -73,9 +72,8 @@ class _Gen:
         return t - t % MINUTE
 
     def plant(self, typ: str, txs: list[GenTx]) -> None:
-        idx = len(self.instances)
         for t in txs:
-            t.label, t.instance = 1, idx
+            t.label = 1
             self.txs.append(t)
         self.instances.append({"typology": typ, "tx": txs})
 

@@ -62,7 +62,6 @@ class Model:
     m: list[np.ndarray]
     u: list[np.ndarray]
     prior: float
-    iterations: int = 0
 
     def describe(self) -> list[dict[str, object]]:
         return [
@@ -269,8 +268,7 @@ def estimate(
         m = [np.asarray(x, dtype=float) for x in fixed_m]
     ue = [x.copy() for x in u]
     prior = 0.1
-    it = 0
-    for it in range(1, max_iter + 1):
+    for _ in range(max_iter):
         lm, lu = _loglik(patterns, m), _loglik(patterns, ue)
         post = 1 / (1 + np.exp(np.clip(lu - lm, -700, 700)) * (1 - prior) / prior)
         new_m = m if fixed_m is not None else _probabilities(patterns, counts * post, fields)
@@ -282,7 +280,7 @@ def estimate(
             break
     if population:
         prior = min(max(prior * len(gamma) / population, 1e-12), 1 - 1e-9)
-    return Model(list(fields), m, u, prior, it)
+    return Model(list(fields), m, u, prior)
 
 
 def train(

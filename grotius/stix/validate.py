@@ -1107,10 +1107,6 @@ def _to_errors(errs: Errors, where: str, position: int | None, object_id: str | 
     return out
 
 
-def is_valid(obj: Any) -> bool:
-    return not check(obj)
-
-
 _REF_SUFFIXES = ("_ref", "_refs")
 
 
