@@ -15,6 +15,7 @@ from grotius.cli import main
 from grotius.ingest import ingest
 from grotius.matching import entities
 from grotius.node import Node
+from grotius.sharing import signing
 from grotius.stix import extension
 from grotius.stix.markings import TLP2_IDS
 from grotius.store.objects import versions
@@ -212,3 +213,22 @@ def test_cli_and_rest(node: Node, live_server: Any) -> None:
         one = c.get(f"/match/entities/{ents[0]['id']}")
         assert one.status_code == 200 and f'/objects/{h["arabic"]["id"]}' in one.text
         assert c.get("/match/entities/x-grotius-entity--00000000-0000-4000-8000-000000000000").status_code == 404
+
+
+def test_an_entity_no_cluster_continues_is_revoked(node: Node) -> None:
+    a = _identity("Mohammed Al-Hassan", "1979-03-14")
+    b = _identity("Mohamed Alhasan", "1979-03-14")
+    assert ingest(node, [a, b]).ok
+    entities.run(node)
+    (ent,) = entities.listing(node)
+    # b turns out to be someone else: its new version shares nothing with a
+    renamed = b | {"name": "Johanna Verbeek", "x_date_of_birth": "1990-01-02", "modified": "2026-10-02T00:00:00.000Z"}
+    assert ingest(node, [renamed]).ok
+    result = entities.run(node)
+    assert result.revoked == 1
+    latest = versions(node.store, ent["id"])[-1].obj
+    assert latest["revoked"] is True and latest["modified"] > ent["modified"]
+    # signed afresh by the node, not carrying the first version's signature
+    assert signing.check(latest, signing.keyring(node)).status == signing.VALID
+    assert signing.signature_of(latest) != signing.signature_of(versions(node.store, ent["id"])[0].obj)
+    assert entities.listing(node) == []

@@ -24,6 +24,7 @@ import numpy as np
 
 from grotius.exc import InvalidInput
 from grotius.matching import names, resolve
+from grotius.sharing.signing import without_signature
 from grotius.stix import extension, markings
 from grotius.store.objects import iter_objects
 
@@ -584,7 +585,7 @@ def versioned(node: "Node", fresh: list[dict[str, Any]]) -> tuple[list[dict[str,
         out.append(obj)
     for eid, old in prev.items():
         if eid not in taken:
-            out.append(old | {"revoked": True, "modified": _after(old["modified"])})
+            out.append(without_signature(old) | {"revoked": True, "modified": _after(old["modified"])})
     return out, unchanged
 
 

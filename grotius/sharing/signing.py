@@ -86,16 +86,23 @@ def signature_of(obj: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def without_signature(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` minus its signature member: what a signature covers, and the start of a new
+    version (the old signature would fail the changed content; the node signs the new
+    version as it stores it). ``obj`` itself is never changed; without a signature it is
+    returned as is."""
+    exts = obj.get("extensions")
+    ext = exts.get(GROTIUS_EXTENSION_ID) if isinstance(exts, dict) else None
+    if not isinstance(ext, dict) or "signature" not in ext:
+        return obj
+    rest = {k: v for k, v in ext.items() if k != "signature"}
+    return {**obj, "extensions": {**exts, GROTIUS_EXTENSION_ID: rest}}
+
+
 def signing_input(obj: dict[str, Any]) -> bytes:
     """Canonical bytes the signature covers: the object minus the signature member."""
-    exts = obj.get("extensions")
-    body = obj
-    if isinstance(exts, dict) and isinstance(exts.get(GROTIUS_EXTENSION_ID), dict) \
-            and "signature" in exts[GROTIUS_EXTENSION_ID]:
-        ext = {k: v for k, v in exts[GROTIUS_EXTENSION_ID].items() if k != "signature"}
-        body = {**obj, "extensions": {**exts, GROTIUS_EXTENSION_ID: ext}}
     try:
-        return canonical_json(body)
+        return canonical_json(without_signature(obj))
     except CanonicalizationError as e:
         raise InvalidInput(
             f"{obj.get('id')}: cannot be put in RFC 8785 canonical form to sign or verify: {e}",
