@@ -213,6 +213,17 @@ def test_floats_match_rfc8785() -> None:
     assert len(_differences(naive, [[f] for f in floats])) > 5000
 
 
+def test_string_members_the_caller_vouches_for_are_written_as_rfc8785() -> None:
+    rng = random.Random(53)
+    for _ in range(500):
+        pairs = [[rand_str(rng, surrogates=False), rand_str(rng, surrogates=False)] for _ in range(rng.randint(0, 5))]
+        entry = {"objects": pairs, "seq": rand_int(rng), "detail": rand_value(rng), "prev": rand_str(rng)}
+        assert outcome(lambda v: dumps(v, strings=("objects",)), entry) == expected(entry)
+    # a lone surrogate among them still gets rfc8785's refusal, as without the hint
+    bad = {"objects": [["x", "\ud800"]], "seq": 1}
+    assert outcome(lambda v: dumps(v, strings=("objects",)), bad) == expected(bad)
+
+
 def test_every_code_point_as_value_and_ascii_key() -> None:
     text = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
     value = {"k": text, "l": [text[i:i + 97] for i in range(0, 5000, 97)]}

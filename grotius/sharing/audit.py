@@ -88,7 +88,8 @@ def canonical(
         "objects": [[o[0], o[1]] for o in objects], "agreement": agreement,
         "request_id": request_id, "detail": detail, "prev": prev,
     }
-    return canonical_json(entry)
+    # the object pairs are strings (checked by _norm_objects)
+    return canonical_json(entry, strings=("objects",))
 
 
 def entry_hash(*args: Any) -> str:
