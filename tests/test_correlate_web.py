@@ -134,6 +134,10 @@ def test_inbox_page_pages_through_all_leads_keeping_the_filters(node: Any) -> No
         seen += re.findall(r'href="/leads/(x-grotius-lead--[0-9a-f-]+)"', last.text)
         assert len(seen) == len(set(seen)) == 2 * PER_PAGE + 3
         assert set(seen) == {r["id"] for r in leads.inbox(node, limit=1000)}
+        # the API pages the same leads and says how many there are in all
+        api = client.get("/api/leads", params={"source": "US-FED", "limit": PER_PAGE, "offset": 2 * PER_PAGE},
+                         headers=basic())
+        assert api.headers["x-total-count"] == str(2 * PER_PAGE + 3) and len(api.json()) == 3
 
 
 def test_non_numeric_min_score_is_a_400_naming_the_parameter(client: TestClient) -> None:

@@ -64,8 +64,12 @@ class StatusIn(BaseModel):
     reason: str = Field("", description="why; required to dismiss")
 
 
-@router.get("/api/leads", tags=["leads"], responses=ERRORS, summary="The leads inbox, filtered and sorted")
+@router.get("/api/leads", tags=["leads"], summary="The leads inbox, filtered and sorted",
+            responses={**ERRORS, 200: {"description": "one page of leads; the X-Total-Count header holds how "
+                                       "many match the filters in all", "headers": {"X-Total-Count": {
+                                           "schema": {"type": "integer"}}}}})
 def api_leads(
+    response: Response,
     status: str = Query("new", description="new, accepted, dismissed, suppressed or all"),
     sort: str = Query("score", description="score, recent or oldest"),
     source: str = Query("", description="only leads involving this source"),
@@ -76,8 +80,11 @@ def api_leads(
     principal: auth.Principal = Depends(auth.require_principal),
     node: Node = Depends(get_node),
 ) -> list[dict[str, Any]]:
-    return leads.inbox(node, status=status, sort=sort, source=source or None, min_score=_min_score(min_score),
-                       q=q or None, tlp_max=principal.tlp_max, limit=limit, offset=offset)
+    filters: dict[str, Any] = {"status": status, "source": source or None, "min_score": _min_score(min_score),
+                               "q": q or None, "tlp_max": principal.tlp_max}
+    page = leads.inbox(node, sort=sort, limit=limit, offset=offset, **filters)
+    response.headers["X-Total-Count"] = str(leads.count(node, **filters))
+    return page
 
 
 @router.get("/api/leads/{lead_id}", tags=["leads"], responses=ERRORS, summary="A lead with both sides' objects")
