@@ -268,8 +268,8 @@ def tlp_clause(tlp_max: str | None) -> tuple[str, list[str]]:
     """A condition on ``correlate_leads.tlp``: the leads a caller cleared up to ``tlp_max`` may see."""
     if tlp_max is None:
         return "1=1", []
-    cleared = [lvl for lvl in markings.LEVELS if markings.allows(markings.level(tlp_max), lvl)]
-    return f"tlp IN ({','.join('?' * len(cleared))})", cleared
+    levels = markings.cleared(markings.level(tlp_max))
+    return f"tlp IN ({','.join('?' * len(levels))})", levels
 
 
 def _where(status: str | None, source: str | None, min_score: float | None, q: str | None,

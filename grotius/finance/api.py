@@ -48,7 +48,7 @@ def _where(principal: auth.Principal, node: Node, typology: str = "",
            min_score: float | None = None) -> tuple[str, list[Any]]:
     where, params = ["o.type = ?", _LATEST], [ALERT_TYPE]
     if principal.tlp_max is not None:
-        cleared = [lvl for lvl in markings.LEVELS if markings.allows(principal.tlp_max, lvl)]
+        cleared = markings.cleared(principal.tlp_max)
         where.append(f"o.tlp IN ({','.join('?' * len(cleared))})")
         params += cleared
     if typology:

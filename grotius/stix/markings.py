@@ -97,3 +97,8 @@ def marked_level(obj: dict[str, Any]) -> str | None:
 def allows(clearance: str, lvl: str) -> bool:
     """True when a recipient cleared up to ``clearance`` may receive ``lvl``."""
     return RANK[lvl] <= RANK[clearance]
+
+
+def cleared(clearance: str) -> list[str]:
+    """Every level a recipient cleared up to ``clearance`` may receive (for SQL ``IN``)."""
+    return list(LEVELS[: RANK[clearance] + 1])

@@ -333,7 +333,7 @@ def iter_objects(
         where.append(f"type IN ({','.join('?' * len(types))})")
         params.extend(types)
     if tlp_max is not None:
-        allowed = [lvl for lvl in markings.LEVELS if markings.allows(tlp_max, lvl)]
+        allowed = markings.cleared(tlp_max)
         where.append(f"tlp IN ({','.join('?' * len(allowed))})")
         params.extend(allowed)
     if latest_only:

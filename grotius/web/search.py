@@ -96,7 +96,7 @@ class SearchQuery:
             params.extend(self.types)
         levels = self.tlp
         if tlp_max is not None:
-            cleared = [l for l in markings.LEVELS if markings.allows(tlp_max, l)]
+            cleared = markings.cleared(tlp_max)
             levels = [l for l in levels if l in cleared] if levels else cleared
             if not levels:
                 levels = ["-none-"]
