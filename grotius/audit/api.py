@@ -15,20 +15,20 @@ from fastapi.responses import HTMLResponse
 from ..exc import InvalidInput, NotFound
 from ..sharing import audit, signing
 from ..store import objects
+from ..store.engine import MAX_INT64
 from ..web import auth
 from ..web.render import NavItem, page
 
 router = APIRouter()
 nav = [NavItem("Audit", "/audit", 80)]
 templates = Path(__file__).parent / "templates"
-_MAX_SEQ = 2**63 - 1
 
 
 def _entries(request: Request, partner: str | None, object_id: str | None, action: str | None,
              before: int | None, limit: int) -> list[audit.Entry]:
     # a sequence number beyond 64 bits cannot be bound as a query parameter
-    if before is not None and not 0 <= before <= _MAX_SEQ:
-        raise InvalidInput(f"before must be between 0 and {_MAX_SEQ}, got {before}", property="before")
+    if before is not None and not 0 <= before <= MAX_INT64:
+        raise InvalidInput(f"before must be between 0 and {MAX_INT64}, got {before}", property="before")
     node = request.app.state.node
     return audit.entries(node.store, partner=partner or None, object_id=object_id or None,
                          action=action or None, before_seq=before, limit=limit)

@@ -19,6 +19,7 @@ from grotius.correlate import hook, leads
 from grotius.exc import InvalidInput, NotFound
 from grotius.node import Node
 from grotius.stix import markings
+from grotius.store.engine import MAX_INT64
 from grotius.web import auth, render
 from grotius.web.api import ERRORS, get_node
 from grotius.web.render import NavItem, page
@@ -128,7 +129,7 @@ def leads_page(
     source: str = "",
     q: str = "",
     min_score: str = "",
-    page: int = Query(1, ge=1, le=2**63 // PER_PAGE),
+    page: int = Query(1, ge=1, le=MAX_INT64 // PER_PAGE),
     principal: auth.Principal = Depends(auth.require_principal),
     node: Node = Depends(get_node),
 ) -> Response:

@@ -23,7 +23,7 @@ from grotius.correlate import index
 from grotius.correlate.extract import Extraction
 from grotius.exc import InvalidInput, NotFound
 from grotius.stix import extension, grading, markings
-from grotius.store.engine import Tx
+from grotius.store.engine import MAX_INT64, Tx
 from grotius.store.objects import Stored
 
 if TYPE_CHECKING:
@@ -261,7 +261,6 @@ def record(tx: Tx, leads: Sequence[Stored]) -> None:
 # -- inbox ------------------------------------------------------------------------------
 
 SORTS = {"score": "score DESC, updated DESC", "recent": "updated DESC", "oldest": "updated ASC"}
-_MAX_ROWS = 2**63 - 1
 
 
 def tlp_clause(tlp_max: str | None) -> tuple[str, list[str]]:
@@ -305,10 +304,10 @@ def inbox(node: "Node", *, status: str | None = "new", source: str | None = None
     if sort not in SORTS:
         raise InvalidInput(f"unknown sort {sort!r}; expected one of {', '.join(SORTS)}", property="sort")
     # both engines bind LIMIT/OFFSET as 64-bit integers; PostgreSQL also refuses a negative LIMIT
-    if not 1 <= limit <= _MAX_ROWS:
-        raise InvalidInput(f"limit must be between 1 and {_MAX_ROWS}, got {limit}", property="limit")
-    if not 0 <= offset <= _MAX_ROWS:
-        raise InvalidInput(f"offset must be between 0 and {_MAX_ROWS}, got {offset}", property="offset")
+    if not 1 <= limit <= MAX_INT64:
+        raise InvalidInput(f"limit must be between 1 and {MAX_INT64}, got {limit}", property="limit")
+    if not 0 <= offset <= MAX_INT64:
+        raise InvalidInput(f"offset must be between 0 and {MAX_INT64}, got {offset}", property="offset")
     where, params = _where(status, source, min_score, q, tlp_max)
     sql = ("SELECT lead_id, status, score, tlp, sources, summary, incoming_id, held_id, created, updated FROM correlate_leads"
            + where + f" ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?")

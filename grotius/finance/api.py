@@ -19,6 +19,7 @@ from grotius.exc import NotFound
 from grotius.node import Node
 from grotius.stix import markings
 from grotius.store import objects
+from grotius.store.engine import MAX_INT64
 from grotius.web import auth, render
 from grotius.web.api import ERRORS, get_node
 from grotius.web.render import NavItem, page
@@ -124,7 +125,7 @@ def api_alert_svg(alert_id: str, principal: auth.Principal = Depends(auth.requir
 
 
 @router.get("/finance", response_class=HTMLResponse, include_in_schema=False)
-def alerts_page(request: Request, typology: str = "", page: int = Query(1, ge=1, le=2**63 // PER_PAGE),
+def alerts_page(request: Request, typology: str = "", page: int = Query(1, ge=1, le=MAX_INT64 // PER_PAGE),
                 principal: auth.Principal = Depends(auth.require_principal),
                 node: Node = Depends(get_node)) -> Response:
     rows, total = _alerts(principal, node, typology, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)

@@ -35,6 +35,10 @@ DDL: dict[str, dict[str, str]] = {
 
 Row = tuple[Any, ...]
 
+#: the largest integer both engines store or bind (64-bit signed): limits, offsets and
+#: sequence numbers from users are checked against it before they reach SQL
+MAX_INT64 = 2**63 - 1
+
 #: a multi-row insert, which PostgreSQL takes faster as COPY (straight into the table, or
 #: for ON CONFLICT DO NOTHING into a staging table first)
 _COPYABLE = re.compile(

@@ -16,11 +16,11 @@ from typing import Any
 from ..exc import InvalidInput
 from ..stix import markings
 from ..store import Store
+from ..store.engine import MAX_INT64
 from ..store.objects import loads, norm_ts
 
 COUNT_CAP = 10_000
 MAX_PER_PAGE = 500
-MAX_OFFSET = 2**63 - 1
 TIME_FIELDS = ("date_added", "modified")
 _STIX_ID = re.compile(r"^[a-z0-9][a-z0-9-]*--[0-9a-fA-F-]{36}$")
 LATEST = "NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.version > o.version)"
@@ -67,7 +67,7 @@ class SearchQuery:
         if not 1 <= self.per_page <= MAX_PER_PAGE:
             raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}", property="per_page")
         # the page's OFFSET must fit the 64-bit integer both engines take
-        last_page = MAX_OFFSET // self.per_page + 1
+        last_page = MAX_INT64 // self.per_page + 1
         if not 1 <= self.page <= last_page:
             raise InvalidInput(f"page must be between 1 and {last_page}", property="page")
         # parse now so a bad date is reported before any SQL runs
