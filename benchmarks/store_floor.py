@@ -56,7 +56,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from grotius.store.engine import Store, Tx  # noqa: E402
+from _measure import tree_cpu  # noqa: E402
+from grotius.store.engine import Store, Tx, configure_sqlite  # noqa: E402
 
 Record = tuple[Any, ...]
 
@@ -120,11 +121,8 @@ class Recorder:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    # the same settings as grotius.store.engine.Store._connect
     conn = sqlite3.connect(path, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "cache_size=-262144",
-                   "mmap_size=1073741824", "wal_autocheckpoint=4096", "temp_store=MEMORY"):
-        conn.execute("PRAGMA " + pragma)
+    configure_sqlite(conn)  # as the node's own connections
     return conn
 
 
@@ -200,18 +198,6 @@ def postgres_objects(admin_url: str, log: list[Record], n_objects: int, tmp: Pat
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _tree_cpu() -> float:
-    me = psutil.Process()
-    total = 0.0
-    for p in [me, *me.children(recursive=True)]:
-        try:
-            ct = p.cpu_times()
-            total += ct.user + ct.system + ct.children_user + ct.children_system
-        except psutil.Error:
-            pass
-    return total
-
-
 def _snapshot(home: Path, dest: Path) -> None:
     """A copy of the node's database as it is now (WAL folded in first)."""
     conn = sqlite3.connect(home / "grotius.db")
@@ -230,9 +216,9 @@ def run(node: Any, steps: list[tuple[str, Any, str | None]], n_objects: int, tmp
     wall = cpu = 0.0
     with Recorder() as rec:
         for label, items, source in steps:
-            t, c = time.perf_counter(), _tree_cpu()
+            t, c = time.perf_counter(), tree_cpu()
             s = ingest(node, items, source=source, quiet=True, strict_refs=False)
-            dt, dc = time.perf_counter() - t, _tree_cpu() - c
+            dt, dc = time.perf_counter() - t, tree_cpu() - c
             if s.rejected:
                 raise SystemExit(f"{label}: {s.rejected} rejected, first: {s.errors[0]}")
             n = len(items)

@@ -113,7 +113,8 @@ class Tx:
         return int(row[0])
 
 
-def _configure_sqlite(conn: sqlite3.Connection) -> None:
+def configure_sqlite(conn: sqlite3.Connection) -> None:
+    """The settings every connection to a node's SQLite store gets."""
     # 16 KiB pages (set before WAL, so only a new database takes them): an object
     # version updates a row and eight indexes, and with 4 KiB pages the random
     # keys (ids, correlation values) cost a page split or a deeper tree far more
@@ -204,7 +205,7 @@ class Store:
             conn = None
             try:
                 conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
-                _configure_sqlite(conn)
+                configure_sqlite(conn)
             except sqlite3.OperationalError as e:
                 if conn is not None:
                     conn.close()
