@@ -51,6 +51,21 @@ class PeakRSS:
         self._thread.join()
 
 
+def tree_cpu() -> float:
+    """CPU seconds (user + system) of this process and every descendant, finished ones
+    included (a reaped child's time moves to its parent's children_* counters): large
+    inputs are checked in an ingest worker process, whose time counts too."""
+    me = psutil.Process()
+    total = 0.0
+    for p in [me, *me.children(recursive=True)]:
+        try:
+            ct = p.cpu_times()
+            total += ct.user + ct.system + ct.children_user + ct.children_system
+        except psutil.Error:
+            pass
+    return total
+
+
 LAST_CPU: list[float] = []
 
 

@@ -33,6 +33,9 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _measure import tree_cpu  # noqa: E402
 
 NS = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 
@@ -85,28 +88,12 @@ def incoming(rng: random.Random, held: list[dict], m: int) -> list[dict]:
     return out
 
 
-def _tree_cpu() -> float:
-    """CPU seconds of this process and its children: large inputs are checked in an
-    ingest worker process (grotius.checkpool), whose time counts too."""
-    import psutil
-
-    me = psutil.Process()
-    total = 0.0
-    for p in [me, *me.children(recursive=True)]:
-        try:
-            ct = p.cpu_times()
-            total += ct.user + ct.system
-        except psutil.Error:
-            pass
-    return total
-
-
 def run_ingest(node, objs: list[dict], source: str | None, label: str) -> tuple[float, float]:
     from grotius.ingest import ingest
 
-    t, c = time.perf_counter(), _tree_cpu()
+    t, c = time.perf_counter(), tree_cpu()
     s = ingest(node, objs, source=source, quiet=True, strict_refs=False)
-    dt, cpu = time.perf_counter() - t, _tree_cpu() - c
+    dt, cpu = time.perf_counter() - t, tree_cpu() - c
     if s.rejected:
         raise SystemExit(f"{label}: {s.rejected} rejected, first: {s.errors[0]}")
     print(f"  {label}: {len(objs):,} in {dt:.1f} s wall = {len(objs) / dt:,.0f} observables/s; "
